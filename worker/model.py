@@ -128,3 +128,86 @@ class Item:
             "reasons": list(self.relevance.reasons),
             "event": self.event.to_json(),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    """An item as the store holds it: its stable id and its own timestamps."""
+
+    #: Stable forever: the id the feeds and webhooks carry.
+    id: str
+    #: When the worker first stored it (a feed's ``published``).
+    first_seen: datetime
+    #: When what a reader sees last changed (a feed's ``updated``).
+    updated: datetime
+    item: Item
+
+
+def item_to_dict(item: Item) -> dict[str, Any]:
+    """Everything in ``item``, as JSON-ready data (the store keeps it so it can rescore)."""
+    doc = item.doc
+    return {
+        "key": item.key,
+        "content_hash": item.content_hash,
+        "doc": {
+            "source": doc.source,
+            "guid": doc.guid,
+            "link": doc.link,
+            "title": doc.title,
+            "text": doc.text,
+            "html": doc.html,
+            "summary": doc.summary,
+            "published": doc.published.isoformat() if doc.published else None,
+            "lang": doc.lang,
+            "date_hint": doc.date_hint,
+        },
+        "relevance": {
+            "relevant": item.relevance.relevant,
+            "score": item.relevance.score,
+            "reasons": list(item.relevance.reasons),
+            "topics": list(item.relevance.topics),
+        },
+        "event": item.event.to_json(),
+        "extra": item.extra,
+    }
+
+
+def item_from_dict(data: dict[str, Any]) -> Item:
+    """The inverse of ``item_to_dict``."""
+    d = data["doc"]
+    r = data["relevance"]
+    e = data["event"]
+    return Item(
+        key=data["key"],
+        content_hash=data["content_hash"],
+        doc=Document(
+            source=d["source"],
+            guid=d["guid"],
+            link=d["link"],
+            title=d["title"],
+            text=d["text"],
+            html=d["html"],
+            summary=d["summary"],
+            published=datetime.fromisoformat(d["published"]) if d["published"] else None,
+            lang=d["lang"],
+            date_hint=d.get("date_hint"),
+        ),
+        relevance=Relevance(
+            relevant=r["relevant"],
+            score=r["score"],
+            reasons=tuple(r["reasons"]),
+            topics=tuple(r["topics"]),
+        ),
+        event=EventFacts(
+            title=e["title"],
+            start=date.fromisoformat(e["start"]) if e["start"] else None,
+            end=date.fromisoformat(e["end"]) if e["end"] else None,
+            city=e["city"],
+            country=e["country"],
+            venue=e["venue"],
+            organizers=tuple(e["organizers"]),
+            participants=tuple(e["participants"]),
+            topics=tuple(e["topics"]),
+        ),
+        extra=dict(data.get("extra") or {}),
+    )

@@ -7,10 +7,9 @@ Fallback order of the exact key, as Miniflux does it (``internal/reader/processo
 
 1. the source's own guid (RSS ``guid``, Atom ``id``), scoped to the source;
 2. else the entry's link, scoped to the source;
-3. else a hash of its title and content.
-
-A seed file is identified by its path alone, so an edited file updates its
-item instead of adding one.
+3. else, for a seed document, its path alone, so an edited file updates its
+   item instead of adding one;
+4. else a hash of its title and content.
 """
 
 from __future__ import annotations
@@ -18,6 +17,8 @@ from __future__ import annotations
 import hashlib
 
 from worker.model import Document, Entry
+
+SEED_PREFIX = "seed:"
 
 
 def _digest(*parts: str) -> str:
@@ -30,12 +31,12 @@ def _digest(*parts: str) -> str:
 
 def entry_key(entry: Entry) -> str:
     """The exact identity of ``entry`` within its source."""
-    if entry.source.startswith("seed:"):
-        return entry.source
     if entry.guid:
         return f"{entry.source}#guid:{entry.guid}"
     if entry.link:
         return f"{entry.source}#link:{entry.link}"
+    if entry.source.startswith(SEED_PREFIX):
+        return entry.source
     return f"{entry.source}#hash:{_digest(entry.title or '', entry.content)[:32]}"
 
 

@@ -1,0 +1,223 @@
+"""The command line: ``worker run|once|inspect|check-config|feeds|rescore|migrate``.
+
+Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad configuration (with a
+one-line message naming the file, key and what is wrong).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from worker import __version__
+from worker.app import Worker, resolve_profile, utcnow
+from worker.config import ConfigError, Settings, load_settings
+from worker.logs import setup_logging
+from worker.model import Entry
+from worker.pipeline import process
+from worker.sources import seeds
+from worker.sources.decode import DecodeError
+from worker.sources.feeds import fetch, make_client
+from worker.sources.parse import parse_feed
+from worker.store import Store, connect, migrate
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+log = logging.getLogger("worker")
+
+
+class UsageError(Exception):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2 too; keep its one-line style
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"worker: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="worker", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--config", type=Path, help="configuration file (default: config/worker.toml, or $WORKER_CONFIG)")
+    parser.add_argument("--log-format", choices=["text", "json"], help="log line format (default: from config, text)")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    sub.add_parser("run", help="run the service: scheduler and HTTP server, until SIGTERM/SIGINT")
+    sub.add_parser("once", help="run one full cycle (seeds, feeds, publish) and exit")
+    inspect = sub.add_parser("inspect", help="run the pipeline on documents or feeds and print JSON Lines; stores nothing")
+    inspect.add_argument("targets", nargs="+", metavar="PATH_OR_URL")
+    sub.add_parser("check-config", help="validate the configuration and the topic profile")
+    sub.add_parser("rescore", help="re-run relevance and extraction on every stored item")
+    sub.add_parser("migrate", help="bring the database schema up to date")
+    feeds = sub.add_parser("feeds", help="subscriptions")
+    feeds_sub = feeds.add_subparsers(dest="feeds_command", required=True, parser_class=Parser)
+    feeds_sub.add_parser("list", help="each feed with its fetch status")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+        if args.log_format:
+            settings = settings.model_copy(update={"log_format": args.log_format})
+        setup_logging(settings.log_format, settings.log_level)
+        return COMMANDS[args.command](settings, args)
+    except ConfigError as e:
+        print(f"worker: configuration error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except UsageError as e:
+        print(f"worker: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_FAILURE
+
+
+def _profile(settings: Settings):  # type: ignore[no-untyped-def]
+    try:
+        return resolve_profile(settings)
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"relevance.profile: {e}") from e
+
+
+def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
+    from worker.scheduler import Service
+
+    worker = _worker(settings)
+    try:
+        service = Service(worker)
+    except OSError as e:
+        print(f"worker: cannot listen on {settings.server.host}:{settings.server.port}: {e.strerror}",
+              file=sys.stderr)
+        return EXIT_FAILURE
+    service.run_until_signal()
+    return EXIT_OK
+
+
+def cmd_once(settings: Settings, _args: argparse.Namespace) -> int:
+    worker = _worker(settings)
+    try:
+        report = worker.cycle()
+    except OSError as e:
+        print(f"worker: cycle failed: {e}", file=sys.stderr)
+        return EXIT_FAILURE
+    log.info("cycle done: %d sources, %d errors, published %s", len(report.sources),
+             report.errors, ",".join(report.published) or "nothing new")
+    return EXIT_OK
+
+
+def _worker(settings: Settings) -> Worker:
+    profile = _profile(settings)
+    try:
+        return Worker(settings, profile=profile)
+    except OSError as e:
+        raise SystemExit(_fail(f"cannot open the database {settings.db_url}: {e}")) from e
+
+
+def _fail(message: str) -> int:
+    print(f"worker: {message}", file=sys.stderr)
+    return EXIT_FAILURE
+
+
+def cmd_inspect(settings: Settings, args: argparse.Namespace) -> int:
+    profile = _profile(settings)
+    failed = 0
+    now = utcnow()
+    for target in args.targets:
+        try:
+            for entry in _entries_of(target, settings):
+                item = process(entry, profile, now=now)
+                print(json.dumps(item.to_json(), ensure_ascii=False), flush=True)
+        except (OSError, DecodeError, ValueError) as e:
+            failed += 1
+            print(f"worker: inspect: {target}: {e}", file=sys.stderr)
+    return EXIT_FAILURE if failed else EXIT_OK
+
+
+def _entries_of(target: str, settings: Settings) -> Iterator[Entry]:
+    if target.startswith(("http://", "https://")):
+        with make_client(settings.fetch) as client:
+            result = fetch(client, target, etag=None, last_modified=None,
+                           max_bytes=settings.fetch.max_body_bytes)
+        if result.status != "ok":
+            raise ValueError(result.error or result.status)
+        parsed = parse_feed(result.body, target, result.headers)
+        if not parsed.entries and parsed.error:
+            raise ValueError(parsed.error)
+        yield from parsed.entries
+        return
+    path = Path(target)
+    if path.is_dir():
+        files = [(path, p) for p in seeds.seed_paths(path)]
+    elif path.is_file():
+        files = [(path.parent, path)]
+    else:
+        raise OSError(f"no such file or folder: {target}")
+    for folder, file in files:
+        suffix = file.suffix.lower()
+        if suffix not in seeds.DOCUMENT_TYPES and suffix not in seeds.FEED_SUFFIXES:
+            suffix = ".txt"  # inspect whatever it is given, as text
+        source = seeds.SEED_PREFIX + file.relative_to(folder).as_posix()
+        yield from seeds.read_entries(source, suffix, file.read_bytes())
+
+
+def cmd_check_config(settings: Settings, _args: argparse.Namespace) -> int:
+    profile = _profile(settings)
+    print(f"ok: {settings.source_path}: {len(settings.feeds)} feeds, "
+          f"profile '{profile.name}' (threshold {profile.threshold}), database {settings.db_url}")
+    return EXIT_OK
+
+
+def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    migrate(connect(settings.db_url))
+    print("ok: schema is up to date")
+    return EXIT_OK
+
+
+def cmd_rescore(settings: Settings, _args: argparse.Namespace) -> int:
+    worker = _worker(settings)
+    changed = 0
+    for stored in worker.store.items(relevant_only=False):
+        doc = stored.item.doc
+        entry = Entry(source=doc.source, guid=doc.guid, link=doc.link, title=doc.title,
+                      content=doc.text, content_type="text/plain", published=doc.published)
+        item = process(entry, worker.profile, now=worker.clock())
+        if item.relevance != stored.item.relevance or item.event != stored.item.event:
+            worker.store.rescore_item(stored.id, item)
+            changed += 1
+    worker.publish()
+    print(f"rescored: {changed} items changed")
+    return EXIT_OK
+
+
+def cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
+    store = Store(connect(settings.db_url))
+    migrate(store.engine)
+    store.sync_feeds((f.url, f.name, f.category, f.every) for f in settings.feeds)
+    for feed in store.feeds():
+        print(json.dumps({
+            "url": feed.url, "name": feed.name, "status": feed.last_status,
+            "last_success": _iso(feed.last_success_at), "last_error": feed.last_error,
+            "error_count": feed.error_count, "next_check": _iso(feed.next_check_at),
+            "etag": feed.etag, "last_modified": feed.last_modified,
+            "items_seen": feed.items_seen, "disabled": feed.disabled_reason,
+        }, ensure_ascii=False))
+    return EXIT_OK
+
+
+def _iso(value: object) -> str | None:
+    return value.isoformat() if value is not None else None  # type: ignore[attr-defined]
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "once": cmd_once,
+    "inspect": cmd_inspect,
+    "check-config": cmd_check_config,
+    "migrate": cmd_migrate,
+    "rescore": cmd_rescore,
+    "feeds": cmd_feeds,
+}

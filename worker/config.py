@@ -1,0 +1,186 @@
+"""Settings: ``config/worker.toml`` validated, with ``WORKER_*`` environment overrides.
+
+Every key can be overridden from the environment: ``WORKER_DATABASE_URL`` sets
+``database_url``; a double underscore descends into a table, so
+``WORKER_SERVER__PORT=9090`` sets ``[server] port``. Secrets never live in the
+committed file: they are given as ``env:NAME`` or ``file:PATH`` references and
+resolved here.
+
+With no file at all, every path is relative to the working directory: read
+``seeds/``, write ``feeds/``, keep the database under ``data/``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+DEFAULT_CONFIG_PATH = Path("config/worker.toml")
+ENV_PREFIX = "WORKER_"
+#: Environment variables that are not settings keys.
+ENV_NOT_KEYS = {"WORKER_CONFIG"}
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased for the operator: file, key, what is wrong."""
+
+
+class _Strict(BaseModel):
+    # An unknown key is almost always a typo; say so rather than ignore it.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ScheduleSettings(_Strict):
+    #: Seconds between scans of the seed folder.
+    seeds_every: float = Field(60, gt=0)
+    #: Seconds between feed cycles (a feed's own ``every`` may be longer).
+    feeds_every: float = Field(300, gt=0)
+    #: Seconds between publishing runs.
+    publish_every: float = Field(60, gt=0)
+
+
+class ServerSettings(_Strict):
+    host: str = "0.0.0.0"
+    port: int = Field(8080, ge=0, le=65535)
+
+
+class FetchSettings(_Strict):
+    #: Seconds for the whole request, connect included.
+    timeout: float = Field(20, gt=0)
+    connect_timeout: float = Field(10, gt=0)
+    #: A body larger than this (after decompression) is refused.
+    max_body_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    max_redirects: int = Field(5, ge=0)
+    #: Feeds fetched at the same time, all hosts together.
+    concurrency: int = Field(20, ge=1)
+
+
+class RelevanceSettings(_Strict):
+    #: The topic profile; empty means the profile shipped with the worker.
+    profile: str = ""
+    #: Overrides the profile's own threshold when set.
+    threshold: float | None = None
+
+
+class PublishSettings(_Strict):
+    title: str = "Smart-manufacturing training events"
+    subtitle: str = "Courses, training series, workshops and seminars on smart manufacturing"
+    #: The public address the feeds are served at; used for self links and ids.
+    base_url: str = "http://localhost:8080"
+    #: How many of the newest entries a feed carries.
+    window: int = Field(50, ge=1, le=10000)
+    author: str = "smartmfg-events-worker"
+
+
+class FeedSource(_Strict):
+    url: str
+    name: str = ""
+    #: Seconds between fetches of this feed; empty means ``schedule.feeds_every``.
+    every: float | None = Field(None, gt=0)
+    category: str = ""
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+
+class Settings(_Strict):
+    data_dir: Path = Path("data")
+    seeds_dir: Path = Path("seeds")
+    feeds_dir: Path = Path("feeds")
+    #: SQLAlchemy URL; empty means a SQLite file ``worker.db`` in ``data_dir``.
+    database_url: str = ""
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    schedule: ScheduleSettings = ScheduleSettings()
+    server: ServerSettings = ServerSettings()
+    fetch: FetchSettings = FetchSettings()
+    relevance: RelevanceSettings = RelevanceSettings()
+    publish: PublishSettings = PublishSettings()
+    feeds: tuple[FeedSource, ...] = ()
+    #: Where the settings came from, for messages; not a key.
+    source_path: str = Field("(defaults)", exclude=True)
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'worker.db'}"
+
+
+def resolve_secret(reference: str, *, key: str) -> str:
+    """Resolve ``env:NAME`` or ``file:PATH`` to the secret itself."""
+    kind, _, name = reference.partition(":")
+    if kind == "env" and name:
+        value = os.environ.get(name)
+        if value is None:
+            raise ConfigError(f"{key}: environment variable {name} is not set")
+        return value
+    if kind == "file" and name:
+        try:
+            return Path(name).read_text(encoding="utf-8").strip()
+        except OSError as e:
+            raise ConfigError(f"{key}: cannot read secret file {name}: {e.strerror}") from e
+    raise ConfigError(f"{key}: must be 'env:NAME' or 'file:PATH', not a literal secret")
+
+
+def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name in ENV_NOT_KEYS:
+            continue
+        path = name[len(ENV_PREFIX) :].lower().split("__")
+        node = data
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"environment {name}: '{part}' is not a table")
+            node = child
+        node[path[-1]] = value
+    return data
+
+
+def _describe(error: ValidationError, source: str, env_keys: set[str]) -> str:
+    first = error.errors()[0]
+    key = ".".join(str(p) for p in first["loc"])
+    origin = source
+    env_name = ENV_PREFIX + "__".join(str(p) for p in first["loc"]).upper()
+    if env_name in env_keys:
+        origin = f"environment {env_name}"
+    message = first["msg"]
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
+    more = f" (and {len(error.errors()) - 1} more)" if len(error.errors()) > 1 else ""
+    return f"{origin}: {key}: {message}{more}"
+
+
+def load_settings(
+    path: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Load and validate the settings; raise ``ConfigError`` naming file and key."""
+    environ = os.environ if environ is None else environ
+    explicit = path is not None or "WORKER_CONFIG" in environ
+    path = path or Path(environ.get("WORKER_CONFIG", DEFAULT_CONFIG_PATH))
+    data: dict[str, Any] = {}
+    source = "(defaults)"
+    if path.exists():
+        source = str(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{path}: not valid TOML: {e}") from e
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{path}: cannot read: {e}") from e
+    elif explicit:
+        raise ConfigError(f"{path}: no such configuration file")
+    data = _apply_env(data, environ)
+    env_keys = {k for k in environ if k.startswith(ENV_PREFIX)}
+    try:
+        return Settings.model_validate({**data, "source_path": source})
+    except ValidationError as e:
+        raise ConfigError(_describe(e, source, env_keys)) from e

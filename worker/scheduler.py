@@ -1,0 +1,103 @@
+"""When jobs run: APScheduler 3 intervals over the worker's jobs, plus the HTTP server.
+
+The scheduler decides *when*; ``app.Worker`` decides *what*. A job that finds
+something new publishes right away, so a new event reaches the feeds within
+the cycle that found it, not one publish interval later.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from datetime import UTC, timedelta
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from worker.app import SourceReport, Worker
+from worker.server import FeedServer, make_handler
+
+log = logging.getLogger("worker.scheduler")
+
+#: How long shutdown waits for running jobs before it abandons them (their
+#: transactions roll back; the work is picked up on the next start).
+SHUTDOWN_GRACE_SECONDS = 7.0
+
+
+class Service:
+    """``worker run``: the scheduler and the HTTP server, until a signal stops them."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        self._publish_lock = threading.Lock()
+        self.scheduler = BackgroundScheduler(
+            timezone=UTC,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
+        settings = worker.settings
+        handler = make_handler(
+            settings.feeds_dir,
+            health=self.health,
+            metrics=lambda: "",
+            max_age=int(settings.schedule.publish_every),
+        )
+        self.server = FeedServer(settings.server.host, settings.server.port, handler)
+
+    def health(self) -> dict[str, object]:
+        running = self.scheduler.running and not self.worker.stopping.is_set()
+        return {"status": "ok" if running else "stopping"}
+
+    def publish(self) -> None:
+        with self._publish_lock:
+            self.worker.publish()
+
+    def _ingest(self, job: Callable[[], list[SourceReport]]) -> Callable[[], None]:
+        def run() -> None:
+            reports = job()
+            if any(r.created or r.updated for r in reports):
+                self.publish()
+
+        return run
+
+    def start(self) -> None:
+        settings = self.worker.settings.schedule
+        now = self.worker.clock()
+        jobs: list[tuple[str, Callable[[], Any], float, timedelta]] = [
+            ("seeds", self._ingest(self.worker.ingest_seeds), settings.seeds_every, timedelta(0)),
+            ("feeds", self._ingest(self.worker.ingest_feeds), settings.feeds_every, timedelta(0)),
+            ("publish", self.publish, settings.publish_every, timedelta(seconds=1)),
+        ]
+        for name, func, every, delay in jobs:
+            self.scheduler.add_job(func, "interval", seconds=every, id=name, name=name,
+                                   next_run_time=now + delay)
+        self.server.start()
+        self.scheduler.start()
+        log.info("started: serving http://%s:%d/ (feeds in %s)", self.worker.settings.server.host,
+                 self.server.port, self.worker.settings.feeds_dir)
+
+    def stop(self) -> None:
+        """Stop taking work, give running jobs a grace period, close the server."""
+        self.worker.stopping.set()
+        stopper = threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True},
+                                   daemon=True)
+        stopper.start()
+        stopper.join(SHUTDOWN_GRACE_SECONDS)
+        if stopper.is_alive():
+            log.warning("stopped with jobs still running; their work is redone next start")
+        self.server.stop()
+        log.info("stopped")
+
+    def run_until_signal(self) -> None:
+        stop = threading.Event()
+
+        def on_signal(signum: int, _frame: object) -> None:
+            log.info("received %s, stopping", signal.Signals(signum).name)
+            stop.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        self.start()
+        stop.wait()
+        self.stop()

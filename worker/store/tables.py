@@ -1,0 +1,99 @@
+"""The schema, as SQLAlchemy Core tables. Changes go through a migration in ``migrations/``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+metadata = MetaData()
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+#: One row per processed entry. ``key`` is the exact dedup key (``pipeline.dedup.entry_key``);
+#: the unique constraint makes "stored once" hold even with several writers.
+items = Table(
+    "items",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("key", String(2048), nullable=False, unique=True),
+    Column("source", String(2048), nullable=False),
+    Column("link", String(2048)),
+    Column("title", Text, nullable=False),
+    Column("lang", String(8), nullable=False),
+    Column("published", UtcDateTime()),
+    #: When the worker first stored the item: the feed's ``published``.
+    Column("first_seen", UtcDateTime(), nullable=False),
+    #: When what a reader sees last changed: the feed's ``updated``.
+    Column("updated", UtcDateTime(), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("relevant", Boolean, nullable=False, index=True),
+    Column("score", Float, nullable=False),
+    Column("event_start", Date),
+    Column("event_end", Date),
+    Column("city", String(200)),
+    #: The whole item (document, relevance, event) as JSON, for publishing and rescoring.
+    Column("data", JSON, nullable=False),
+)
+
+#: Seed files by path, so an unchanged file is not processed again.
+seed_files = Table(
+    "seed_files",
+    metadata,
+    Column("path", String(1024), primary_key=True),
+    Column("content_hash", String(64)),
+    Column("status", String(16), nullable=False),
+    Column("error", Text),
+    Column("seen_at", UtcDateTime(), nullable=False),
+)
+
+#: Feed subscriptions and their fetch state.
+feeds = Table(
+    "feeds",
+    metadata,
+    Column("url", String(2048), primary_key=True),
+    Column("name", String(500), nullable=False, default=""),
+    Column("category", String(200), nullable=False, default=""),
+    Column("every", Float),
+    Column("etag", String(500)),
+    Column("last_modified", String(100)),
+    Column("last_status", String(16)),
+    Column("last_error", Text),
+    Column("error_count", Integer, nullable=False, default=0),
+    Column("last_success_at", UtcDateTime()),
+    Column("last_checked_at", UtcDateTime()),
+    Column("next_check_at", UtcDateTime(), index=True),
+    Column("items_seen", Integer, nullable=False, default=0),
+    Column("disabled_reason", Text),
+)
