@@ -101,8 +101,11 @@ class Worker:
             if report.status != "error" or result.status == "error":
                 # An entry that failed to store is retried next time: keep the old hash.
                 self.store.record_seed_file(
-                    result.path, content_hash=result.content_hash, status=report.status,
-                    error=report.error, now=self.clock(),
+                    result.path,
+                    content_hash=result.content_hash,
+                    status=report.status,
+                    error=report.error,
+                    now=self.clock(),
                 )
             self._log(report)
             reports.append(report)
@@ -117,8 +120,13 @@ class Worker:
             for feed in due:
                 if self.stopping.is_set():
                     break
-                result = fetch(client, feed.url, etag=feed.etag, last_modified=feed.last_modified,
-                               max_bytes=self.settings.fetch.max_body_bytes)
+                result = fetch(
+                    client,
+                    feed.url,
+                    etag=feed.etag,
+                    last_modified=feed.last_modified,
+                    max_bytes=self.settings.fetch.max_body_bytes,
+                )
                 every = feed.every or self.settings.schedule.feeds_every
                 now = self.clock()
                 if result.status == "ok":
@@ -127,15 +135,22 @@ class Worker:
                     if parsed.error and not parsed.entries:
                         report = SourceReport(feed.url, "error", error=parsed.error)
                     self.store.record_feed_result(
-                        feed.url, status=report.status if report.status == "error" else "ok",
-                        error=report.error, now=now, next_check_at=now + timedelta(seconds=every),
-                        etag=result.etag, last_modified=result.last_modified,
+                        feed.url,
+                        status=report.status if report.status == "error" else "ok",
+                        error=report.error,
+                        now=now,
+                        next_check_at=now + timedelta(seconds=every),
+                        etag=result.etag,
+                        last_modified=result.last_modified,
                         items_seen=len(parsed.entries),
                     )
                 else:
                     report = SourceReport(feed.url, result.status, error=result.error)
                     self.store.record_feed_result(
-                        feed.url, status=result.status, error=result.error, now=now,
+                        feed.url,
+                        status=result.status,
+                        error=result.error,
+                        now=now,
                         next_check_at=now + timedelta(seconds=every),
                     )
                 self._log(report)
@@ -147,8 +162,7 @@ class Worker:
         stored = self.store.items(relevant_only=True, limit=self.settings.publish.window)
         written = write_all(render_all(stored, self.settings.publish), self.settings.feeds_dir)
         if written:
-            log_fields(log, logging.INFO, "published", files=",".join(written),
-                       entries=len(stored))
+            log_fields(log, logging.INFO, "published", files=",".join(written), entries=len(stored))
         return written
 
     def cycle(self) -> CycleReport:

@@ -7,11 +7,13 @@ one-line message naming the file, key and what is wrong).
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from worker import __version__
 from worker.app import Worker, resolve_profile, utcnow
@@ -23,7 +25,7 @@ from worker.sources import seeds
 from worker.sources.decode import DecodeError
 from worker.sources.feeds import fetch, make_client
 from worker.sources.parse import parse_feed
-from worker.store import Store, connect, migrate
+from worker.store import connect, migrate
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 log = logging.getLogger("worker")
@@ -42,20 +44,34 @@ class Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="worker", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--config", type=Path, help="configuration file (default: config/worker.toml, or $WORKER_CONFIG)")
-    parser.add_argument("--log-format", choices=["text", "json"], help="log line format (default: from config, text)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="configuration file (default: config/worker.toml, or $WORKER_CONFIG)",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        help="log line format (default: from config, text)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     sub.add_parser("run", help="run the service: scheduler and HTTP server, until SIGTERM/SIGINT")
     sub.add_parser("once", help="run one full cycle (seeds, feeds, publish) and exit")
-    inspect = sub.add_parser("inspect", help="run the pipeline on documents or feeds and print JSON Lines; stores nothing")
+    inspect = sub.add_parser(
+        "inspect",
+        help="run the pipeline on documents or feeds and print JSON Lines; stores nothing",
+    )
     inspect.add_argument("targets", nargs="+", metavar="PATH_OR_URL")
     sub.add_parser("check-config", help="validate the configuration and the topic profile")
     sub.add_parser("rescore", help="re-run relevance and extraction on every stored item")
     sub.add_parser("migrate", help="bring the database schema up to date")
-    feeds = sub.add_parser("feeds", help="subscriptions")
-    feeds_sub = feeds.add_subparsers(dest="feeds_command", required=True, parser_class=Parser)
-    feeds_sub.add_parser("list", help="each feed with its fetch status")
+    for name in COMMAND_MODULES:
+        _command_module(name).register(sub)
     return parser
+
+
+def _command_module(name: str) -> Any:
+    return importlib.import_module(f"worker.commands.{name}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -65,7 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.log_format:
             settings = settings.model_copy(update={"log_format": args.log_format})
         setup_logging(settings.log_format, settings.log_level)
-        return COMMANDS[args.command](settings, args)
+        if args.command in COMMANDS:
+            return COMMANDS[args.command](settings, args)
+        return int(_command_module(args.command).run(settings, args))
     except ConfigError as e:
         print(f"worker: configuration error: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -90,8 +108,10 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
     try:
         service = Service(worker)
     except OSError as e:
-        print(f"worker: cannot listen on {settings.server.host}:{settings.server.port}: {e.strerror}",
-              file=sys.stderr)
+        print(
+            f"worker: cannot listen on {settings.server.host}:{settings.server.port}: {e.strerror}",
+            file=sys.stderr,
+        )
         return EXIT_FAILURE
     service.run_until_signal()
     return EXIT_OK
@@ -104,8 +124,12 @@ def cmd_once(settings: Settings, _args: argparse.Namespace) -> int:
     except OSError as e:
         print(f"worker: cycle failed: {e}", file=sys.stderr)
         return EXIT_FAILURE
-    log.info("cycle done: %d sources, %d errors, published %s", len(report.sources),
-             report.errors, ",".join(report.published) or "nothing new")
+    log.info(
+        "cycle done: %d sources, %d errors, published %s",
+        len(report.sources),
+        report.errors,
+        ",".join(report.published) or "nothing new",
+    )
     return EXIT_OK
 
 
@@ -140,8 +164,13 @@ def cmd_inspect(settings: Settings, args: argparse.Namespace) -> int:
 def _entries_of(target: str, settings: Settings) -> Iterator[Entry]:
     if target.startswith(("http://", "https://")):
         with make_client(settings.fetch) as client:
-            result = fetch(client, target, etag=None, last_modified=None,
-                           max_bytes=settings.fetch.max_body_bytes)
+            result = fetch(
+                client,
+                target,
+                etag=None,
+                last_modified=None,
+                max_bytes=settings.fetch.max_body_bytes,
+            )
         if result.status != "ok":
             raise ValueError(result.error or result.status)
         parsed = parse_feed(result.body, target, result.headers)
@@ -166,8 +195,10 @@ def _entries_of(target: str, settings: Settings) -> Iterator[Entry]:
 
 def cmd_check_config(settings: Settings, _args: argparse.Namespace) -> int:
     profile = _profile(settings)
-    print(f"ok: {settings.source_path}: {len(settings.feeds)} feeds, "
-          f"profile '{profile.name}' (threshold {profile.threshold}), database {settings.db_url}")
+    print(
+        f"ok: {settings.source_path}: {len(settings.feeds)} feeds, "
+        f"profile '{profile.name}' (threshold {profile.threshold}), database {settings.db_url}"
+    )
     return EXIT_OK
 
 
@@ -182,8 +213,15 @@ def cmd_rescore(settings: Settings, _args: argparse.Namespace) -> int:
     changed = 0
     for stored in worker.store.items(relevant_only=False):
         doc = stored.item.doc
-        entry = Entry(source=doc.source, guid=doc.guid, link=doc.link, title=doc.title,
-                      content=doc.text, content_type="text/plain", published=doc.published)
+        entry = Entry(
+            source=doc.source,
+            guid=doc.guid,
+            link=doc.link,
+            title=doc.title,
+            content=doc.text,
+            content_type="text/plain",
+            published=doc.published,
+        )
         item = process(entry, worker.profile, now=worker.clock())
         if item.relevance != stored.item.relevance or item.event != stored.item.event:
             worker.store.rescore_item(stored.id, item)
@@ -193,25 +231,6 @@ def cmd_rescore(settings: Settings, _args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
-    store = Store(connect(settings.db_url))
-    migrate(store.engine)
-    store.sync_feeds((f.url, f.name, f.category, f.every) for f in settings.feeds)
-    for feed in store.feeds():
-        print(json.dumps({
-            "url": feed.url, "name": feed.name, "status": feed.last_status,
-            "last_success": _iso(feed.last_success_at), "last_error": feed.last_error,
-            "error_count": feed.error_count, "next_check": _iso(feed.next_check_at),
-            "etag": feed.etag, "last_modified": feed.last_modified,
-            "items_seen": feed.items_seen, "disabled": feed.disabled_reason,
-        }, ensure_ascii=False))
-    return EXIT_OK
-
-
-def _iso(value: object) -> str | None:
-    return value.isoformat() if value is not None else None  # type: ignore[attr-defined]
-
-
 COMMANDS = {
     "run": cmd_run,
     "once": cmd_once,
@@ -219,5 +238,7 @@ COMMANDS = {
     "check-config": cmd_check_config,
     "migrate": cmd_migrate,
     "rescore": cmd_rescore,
-    "feeds": cmd_feeds,
 }
+#: Command groups that live in their own module under ``worker.commands``:
+#: each has ``register(subparsers)`` and ``run(settings, args) -> int``.
+COMMAND_MODULES = ("feeds",)

@@ -114,11 +114,12 @@ class Settings(_Strict):
         return self.database_url or f"sqlite:///{self.data_dir / 'worker.db'}"
 
 
-def resolve_secret(reference: str, *, key: str) -> str:
-    """Resolve ``env:NAME`` or ``file:PATH`` to the secret itself."""
+def resolve_secret(reference: str, *, key: str, environ: Mapping[str, str] | None = None) -> str:
+    """Resolve ``env:NAME`` or ``file:PATH`` to the secret itself; ``key`` names it in errors."""
+    environ = os.environ if environ is None else environ
     kind, _, name = reference.partition(":")
     if kind == "env" and name:
-        value = os.environ.get(name)
+        value = environ.get(name)
         if value is None:
             raise ConfigError(f"{key}: environment variable {name} is not set")
         return value
@@ -159,9 +160,7 @@ def _describe(error: ValidationError, source: str, env_keys: set[str]) -> str:
     return f"{origin}: {key}: {message}{more}"
 
 
-def load_settings(
-    path: Path | None = None, environ: Mapping[str, str] | None = None
-) -> Settings:
+def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Load and validate the settings; raise ``ConfigError`` naming file and key."""
     environ = os.environ if environ is None else environ
     explicit = path is not None or "WORKER_CONFIG" in environ

@@ -70,18 +70,24 @@ class Service:
             ("publish", self.publish, settings.publish_every, timedelta(seconds=1)),
         ]
         for name, func, every, delay in jobs:
-            self.scheduler.add_job(func, "interval", seconds=every, id=name, name=name,
-                                   next_run_time=now + delay)
+            self.scheduler.add_job(
+                func, "interval", seconds=every, id=name, name=name, next_run_time=now + delay
+            )
         self.server.start()
         self.scheduler.start()
-        log.info("started: serving http://%s:%d/ (feeds in %s)", self.worker.settings.server.host,
-                 self.server.port, self.worker.settings.feeds_dir)
+        log.info(
+            "started: serving http://%s:%d/ (feeds in %s)",
+            self.worker.settings.server.host,
+            self.server.port,
+            self.worker.settings.feeds_dir,
+        )
 
     def stop(self) -> None:
         """Stop taking work, give running jobs a grace period, close the server."""
         self.worker.stopping.set()
-        stopper = threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True},
-                                   daemon=True)
+        stopper = threading.Thread(
+            target=self.scheduler.shutdown, kwargs={"wait": True}, daemon=True
+        )
         stopper.start()
         stopper.join(SHUTDOWN_GRACE_SECONDS)
         if stopper.is_alive():

@@ -128,12 +128,20 @@ def make_handler(
             path = unquote(urlsplit(self.path).path)
             if path == "/healthz":
                 status = health()
-                code = HTTPStatus.OK if status.get("status") == "ok" else HTTPStatus.SERVICE_UNAVAILABLE
+                code = (
+                    HTTPStatus.OK
+                    if status.get("status") == "ok"
+                    else HTTPStatus.SERVICE_UNAVAILABLE
+                )
                 self._send_bytes(code, json.dumps(status).encode(), "application/json", head)
                 return
             if path == "/metrics":
-                self._send_bytes(HTTPStatus.OK, metrics().encode(),
-                                 "text/plain; version=0.0.4; charset=utf-8", head)
+                self._send_bytes(
+                    HTTPStatus.OK,
+                    metrics().encode(),
+                    "text/plain; version=0.0.4; charset=utf-8",
+                    head,
+                )
                 return
             file = cache.get(self._file_for(path)) if self._file_for(path) else None
             if file is None:
@@ -169,8 +177,14 @@ def make_handler(
                 return None
             return candidate
 
-        def _send_bytes(self, code: int, body: bytes, ctype: str, head: bool,
-                        headers: dict[str, str] | None = None) -> None:
+        def _send_bytes(
+            self,
+            code: int,
+            body: bytes,
+            ctype: str,
+            head: bool,
+            headers: dict[str, str] | None = None,
+        ) -> None:
             self.send_response(code)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))
@@ -192,8 +206,9 @@ class FeedServer:
     def __init__(self, host: str, port: int, handler: type[BaseHTTPRequestHandler]) -> None:
         self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="http",
-                                        kwargs={"poll_interval": 0.2}, daemon=True)
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, name="http", kwargs={"poll_interval": 0.2}, daemon=True
+        )
 
     @property
     def port(self) -> int:

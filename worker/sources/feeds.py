@@ -66,8 +66,9 @@ def fetch(
             if response.status_code == 304:
                 return FetchResult(url, "not_modified", 304, etag=etag, last_modified=last_modified)
             if response.status_code >= 400:
-                return FetchResult(url, "error", response.status_code,
-                                   error=f"fetch: HTTP {response.status_code}")
+                return FetchResult(
+                    url, "error", response.status_code, error=f"fetch: HTTP {response.status_code}"
+                )
             body = _read_capped(response, max_bytes)
             return FetchResult(
                 url,

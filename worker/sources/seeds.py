@@ -20,8 +20,12 @@ from worker.pipeline.dedup import SEED_PREFIX
 from worker.sources.decode import DecodeError, decode_text
 from worker.sources.parse import parse_feed
 
-DOCUMENT_TYPES = {".txt": "text/plain", ".md": "text/plain", ".html": "text/html",
-                  ".htm": "text/html"}
+DOCUMENT_TYPES = {
+    ".txt": "text/plain",
+    ".md": "text/plain",
+    ".html": "text/html",
+    ".htm": "text/html",
+}
 FEED_SUFFIXES = {".xml", ".rss", ".atom"}
 #: A seed larger than this is refused: it is not a news document.
 MAX_SEED_BYTES = 10 * 1024 * 1024
@@ -49,8 +53,10 @@ def seed_paths(folder: Path) -> list[Path]:
         return []
     suffixes = DOCUMENT_TYPES.keys() | FEED_SUFFIXES
     return sorted(
-        p for p in folder.rglob("*")
-        if p.is_file() and p.suffix.lower() in suffixes
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() in suffixes
         and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
 
@@ -91,8 +97,16 @@ def read_entries(source: str, suffix: str, data: bytes) -> list[Entry]:
     text, _encoding = decode_text(data)
     content_type = DOCUMENT_TYPES[suffix]
     title = _html_title(text) if content_type == "text/html" else _markdown_title(text, suffix)
-    return [Entry(source=source, guid=None, link=None, title=title, content=text,
-                  content_type=content_type)]
+    return [
+        Entry(
+            source=source,
+            guid=None,
+            link=None,
+            title=title,
+            content=text,
+            content_type=content_type,
+        )
+    ]
 
 
 def _html_title(html: str) -> str | None:

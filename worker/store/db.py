@@ -42,4 +42,5 @@ def migrate(engine: Engine) -> None:
     config = Config(str(MIGRATIONS_INI))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        # "heads": independent branches of migrations (one per feature) all apply.
+        command.upgrade(config, "heads")

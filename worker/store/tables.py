@@ -41,6 +41,7 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+
 #: One row per processed entry. ``key`` is the exact dedup key (``pipeline.dedup.entry_key``);
 #: the unique constraint makes "stored once" hold even with several writers.
 items = Table(

@@ -1,0 +1,1 @@
+"""Command groups of the command line, one module each (see ``worker.cli``)."""
