@@ -140,7 +140,10 @@ class StoredItem:
     first_seen: datetime
     #: When what a reader sees last changed (a feed's ``updated``).
     updated: datetime
+    #: The primary report of the event (the first one seen).
     item: Item
+    #: Links of the further reports of the same event (other sources, other languages).
+    related: tuple[str, ...] = ()
 
 
 def item_to_dict(item: Item) -> dict[str, Any]:
