@@ -1,10 +1,279 @@
-"""Placeholder extraction (to be replaced)."""
+"""Extraction: the facts of the event a Document reports or announces.
+
+Title (the event's name, e.g. "2024 Public Training Series on Smart
+Manufacturing and Smart Equipment Development"), start and end dates, city,
+country and venue, organizers, invited participants and topics.
+
+Each fact is chosen from candidates by the words around them, not by their
+position alone: the event's dates sit next to "held" / "举办", not next to
+"deadline" / "截止"; the event's city sits after "in" / "在", not inside an
+organizer's name. Years left out are inferred from the publication date.
+
+Pure: works on the Document and the profile (which carries the gazetteer and
+the event-name nouns); no I/O.
+"""
 
 from __future__ import annotations
 
+import re
+from collections import Counter
+from datetime import date
+
 from worker.model import Document, EventFacts, Relevance
+from worker.pipeline.dates import DateSpan, find_dates
+from worker.pipeline.gazetteer import PlaceMention
+from worker.pipeline.orgs import find_organizers, find_participants
 from worker.pipeline.profile import Profile
+from worker.pipeline.text import is_cjk
+
+# ----------------------------------------------------------------- constants
+
+#: Characters either side of a date or place searched for cue words.
+CONTEXT_BEFORE = 40
+CONTEXT_AFTER = 30
+#: Only this much of the text is searched for the event's name.
+NAME_SEARCH_CHARS = 1500
+#: Shortest and longest plausible event names.
+NAME_MIN_CHARS = 5
+NAME_MAX_CHARS = 120
+
+#: Words near a date that mark it as the event's.
+_DATE_EVENT_CUES = re.compile(
+    r"held|hold|take place|took place|taking place|will run|runs|running|scheduled|"
+    r"kick(?:s|ed)? off|"
+    r"opened|opens|convened|dates?\s*:|time\s*:|when\s*:|from\b|between\b|"
+    r"举办|举行|召开|开班|开课|开幕|开启|启动|开展|进行|培训时间|会议时间|活动时间|时间[:：]|日期[:：]|期间|为期",
+    re.IGNORECASE,
+)
+#: Words just before a date that mark it as something else (a deadline, a publication).
+_DATE_OTHER_CUES = re.compile(
+    r"deadline|register by|registration (?:closes|ends|deadline)|apply by|before|no later than|"
+    r"until\s*$|published|posted|released|founded|established|since|"
+    r"截止|截至|报名时间|报名日期|之前|以前|前报名|发布|印发|成立|报到|出版",
+    re.IGNORECASE,
+)
+#: Words near a place that mark it as the event's location.
+_PLACE_BEFORE_CUES = re.compile(
+    r"(?:\bin|\bat|held in|hosted in|venue|location|place|city|地点|地址|在|于|赴|来到|走进|落地)"
+    r"\s*[:：]?\s*(?:the\s+)?$",
+    re.IGNORECASE,
+)
+_PLACE_AFTER_CUES = re.compile(r"^\s*(?:市)?(?:举办|举行|召开|开班|开幕|开课|成功举办|顺利举办|站)")
+#: Labelled venue: "地点：…", "Venue: …".
+_VENUE_LABEL = re.compile(
+    r"(?:培训地点|会议地点|举办地点|活动地点|地点|venue|location|place)\s*[:：]\s*([^\n。;；]{3,80})",
+    re.IGNORECASE,
+)
+_VENUE_NOUNS_EN = (
+    r"Hotel|Center|Centre|Hall|Campus|Building|Tower|Plaza|Auditorium|Convention Center|"
+    r"Conference Center|Park|Institute|University|Academy|Exhibition Center|Resort"
+)
+_VENUE_EN = re.compile(
+    rf"\bat\s+(?:the\s+)?((?:[A-Z0-9][\w'’&.\-]*\s+(?:(?:of|for|and|the|&)\s+)*){{0,7}}(?:{_VENUE_NOUNS_EN}))\b"
+)
+_VENUE_ZH = re.compile(
+    r"(?:在|于)([^，,。；;在于\n]{2,30}?(?:酒店|宾馆|饭店|会议中心|国际会议中心|大厦|会堂|报告厅|"
+    r"会议室|培训中心|学院|大学|基地|园区|展览馆|中心|校区|礼堂|实训室))"
+)
+#: Where a Chinese event name stops on its left: punctuation and verbs.
+_ZH_NAME_STOP = re.compile(
+    r"(?:[，,。；;：:！!？?、\s“”\"'《》()（）【】「」]|举办|举行|召开|开展|组织|参加|参与|开设|"
+    r"启动|推出|的|在|于|由|了|期间|本次|这次|此次|首期|开班|开幕|围绕|聚焦|面向|即将|成功|顺利)"
+)
+#: A quoted Chinese name: “…培训班”, 《…》.
+_ZH_QUOTED = re.compile(r"[“\"《「]([^”\"》」\n]{4,60})[”\"》」]")
+#: Words that may sit inside an English event name without being capitalized.
+_EN_NAME_JOINERS = frozenset({"of", "on", "for", "and", "in", "the", "&", "to", "with", "-", "–"})
+_EN_WORD = re.compile(r"[\w&'’.\-–]+")
+
+
+# ---------------------------------------------------------------- event name
+
+
+def _is_name_word(word: str) -> bool:
+    return word[:1].isupper() or word[:1].isdigit()
+
+
+def _grow_en(text: str, begin: int, end: int) -> str:
+    """Extend [begin, end) over capitalized words and joiners on both sides."""
+    words = [(m.start(), m.end(), m.group()) for m in _EN_WORD.finditer(text)]
+    inside = [i for i, (s, e, _) in enumerate(words) if s >= begin and e <= end]
+    if not inside:
+        return ""
+    lo, hi = inside[0], inside[-1]
+    while lo > 0 and (
+        _is_name_word(words[lo - 1][2]) or words[lo - 1][2].lower() in _EN_NAME_JOINERS
+    ):
+        if text[words[lo - 1][1] : words[lo][0]].strip():  # punctuation between: stop
+            break
+        lo -= 1
+    while hi + 1 < len(words) and (
+        _is_name_word(words[hi + 1][2]) or words[hi + 1][2].lower() in _EN_NAME_JOINERS
+    ):
+        if text[words[hi][1] : words[hi + 1][0]].strip():
+            break
+        hi += 1
+    while lo < hi and words[lo][2].lower() in _EN_NAME_JOINERS:
+        lo += 1
+    while hi > lo and words[hi][2].lower() in _EN_NAME_JOINERS:
+        hi -= 1
+    name = text[words[lo][0] : words[hi][1]]
+    return name.rstrip(".")
+
+
+def _name_en(text: str, profile: Profile) -> str | None:
+    lowered = text.lower()
+    for head in sorted(profile.event_heads, key=len, reverse=True):
+        if is_cjk(head):
+            continue
+        for match in re.finditer(rf"\b{re.escape(head)}\b", lowered):
+            written = text[match.start() : match.end()]
+            name = _grow_en(text, match.start(), match.end())
+            capitalized = sum(1 for w in name.split() if _is_name_word(w))
+            if written[:1].isupper() and capitalized >= 2 and len(name) >= NAME_MIN_CHARS:
+                return name[:NAME_MAX_CHARS]
+    return None
+
+
+def _name_zh(text: str, profile: Profile) -> str | None:
+    heads = [h for h in profile.event_heads if is_cjk(h)]
+    for match in _ZH_QUOTED.finditer(text):
+        if any(match.group(1).endswith(h) or h in match.group(1) for h in heads):
+            return match.group(1)
+    for head in sorted(heads, key=len, reverse=True):
+        pos = text.find(head)
+        while pos >= 0:
+            stops = list(_ZH_NAME_STOP.finditer(text, max(0, pos - 40), pos))
+            begin = stops[-1].end() if stops else max(0, pos - 40)
+            name = text[begin : pos + len(head)]
+            if len(name) >= NAME_MIN_CHARS:
+                return name
+            pos = text.find(head, pos + 1)
+    return None
+
+
+def event_title(doc: Document, profile: Profile) -> str:
+    """The event's own name when the title or text states one, else the document title."""
+    for source in (doc.title, doc.text[:NAME_SEARCH_CHARS]):
+        name = _name_zh(source, profile) if is_cjk(source) else None
+        name = name or _name_en(source, profile)
+        if name:
+            return name
+    return doc.title
+
+
+# --------------------------------------------------------------------- dates
+
+
+def _reference(doc: Document) -> date | None:
+    """The date missing years are inferred from: publication, else the text's commonest year."""
+    if doc.published is not None:
+        return doc.published.date()
+    years = Counter(re.findall(r"(?<!\d)((?:19|20)\d{2})(?!\d)", f"{doc.title}\n{doc.text}"))
+    if not years:
+        return None
+    return date(int(years.most_common(1)[0][0]), 7, 1)
+
+
+def _date_score(span: DateSpan, text: str, order: int) -> float:
+    before = text[max(0, span.begin - CONTEXT_BEFORE) : span.begin]
+    after = text[span.stop : span.stop + CONTEXT_AFTER]
+    points = 1.0 if span.is_range else 0.0
+    if _DATE_EVENT_CUES.search(before) or _DATE_EVENT_CUES.search(after):
+        points += 2.0
+    if _DATE_OTHER_CUES.search(before[-15:]) or re.match(r"^\s*(?:前|之前|截止)", after):
+        points -= 4.0
+    return points - 0.1 * order
+
+
+def event_dates(doc: Document) -> tuple[date | None, date | None]:
+    """The event's (start, end): the best-placed date or range in the title and text."""
+    reference = _reference(doc)
+    text = f"{doc.title}\n{doc.text}"
+    spans = find_dates(text, reference or date.min)
+    if reference is None:
+        spans = [s for s in spans if s.year_stated]
+    if not spans:
+        return None, None
+    scored = [(_date_score(s, text, i), s) for i, s in enumerate(spans)]
+    best_points, best = max(scored, key=lambda x: x[0])
+    if best_points < -1.0:
+        return None, None
+    return best.start, best.end
+
+
+# --------------------------------------------------------------------- place
+
+
+def _place_score(
+    mention: PlaceMention, text: str, title_len: int, organizers: tuple[str, ...]
+) -> float:
+    before = text[max(0, mention.begin - 12) : mention.begin]
+    after = text[mention.end : mention.end + 8]
+    points = 1.0
+    if _PLACE_BEFORE_CUES.search(before) or _PLACE_AFTER_CUES.search(after):
+        points += 3.0
+    if mention.begin < title_len:
+        points += 1.0
+    if any(mention.surface in org for org in organizers):
+        points -= 2.5
+    if re.match(r"^[-\s]?(?:based|headquartered)", after):
+        points -= 2.0
+    return points
+
+
+def event_place(
+    doc: Document, profile: Profile, organizers: tuple[str, ...]
+) -> tuple[str | None, str | None, str | None]:
+    """(city, country, venue): the venue line wins, then a city after "in" / "在"."""
+    venue = _venue(doc.text)
+    gaz = profile.gazetteer
+    if venue:
+        in_venue = gaz.find_cities(venue)
+        if in_venue:
+            return in_venue[0].place.name, in_venue[0].place.country, venue
+    text = f"{doc.title}\n{doc.text}"
+    mentions = gaz.find_cities(text)
+    if mentions:
+        scored = [
+            (_place_score(m, text, len(doc.title), organizers), -i, m)
+            for i, m in enumerate(mentions)
+        ]
+        points, _, best = max(scored, key=lambda x: (x[0], x[1]))
+        if points > 0:
+            return best.place.name, best.place.country, venue
+    for mention in gaz.find_countries(text):
+        before = text[max(0, mention.begin - 12) : mention.begin]
+        if _PLACE_BEFORE_CUES.search(before):
+            return None, mention.place.name, venue
+    return None, None, venue
+
+
+def _venue(text: str) -> str | None:
+    for pattern in (_VENUE_LABEL, _VENUE_ZH, _VENUE_EN):
+        match = pattern.search(text)
+        if match:
+            return match.group(1).strip(" ,，.")
+    return None
+
+
+# ---------------------------------------------------------------------- main
 
 
 def extract(doc: Document, profile: Profile, relevance: Relevance) -> EventFacts:
-    return EventFacts(title=doc.title, topics=relevance.topics)
+    """The event's facts as far as the text states them; unknown facts stay None/empty."""
+    text = f"{doc.title}\n{doc.text}"
+    organizers = find_organizers(text)
+    start, end = event_dates(doc)
+    city, country, venue = event_place(doc, profile, organizers)
+    return EventFacts(
+        title=event_title(doc, profile),
+        start=start,
+        end=end,
+        city=city,
+        country=country,
+        venue=venue,
+        organizers=organizers,
+        participants=find_participants(text),
+        topics=relevance.topics,
+    )

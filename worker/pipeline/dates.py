@@ -1,0 +1,203 @@
+"""Date and date-range expressions in English and Chinese text.
+
+Pure parsing: finds spans such as "June 5 to 6, 2024", "5–6 June 2024",
+"from Nov. 3 to 5", "2024年6月5日至6日", "6月5日-6日", "11月3日—5日",
+"2024-06-05 至 2024-06-06", and returns them as :class:`DateSpan` values.
+A missing year is filled from a reference date (the publication date): the
+year that puts the date closest to the reference wins, so "1月5日" in a text
+published in December means next January.
+
+This module does not decide *which* span is the event's; ``extract`` does.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+#: English month names and abbreviations, mapped to month numbers.
+MONTHS: dict[str, int] = {
+    "jan": 1,
+    "january": 1,
+    "feb": 2,
+    "february": 2,
+    "mar": 3,
+    "march": 3,
+    "apr": 4,
+    "april": 4,
+    "may": 5,
+    "jun": 6,
+    "june": 6,
+    "jul": 7,
+    "july": 7,
+    "aug": 8,
+    "august": 8,
+    "sep": 9,
+    "sept": 9,
+    "september": 9,
+    "oct": 10,
+    "october": 10,
+    "nov": 11,
+    "november": 11,
+    "dec": 12,
+    "december": 12,
+}
+
+_MON = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_DAY = r"(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)?(?![\d:])"
+_YEAR = r"(?:19|20)\d{2}(?!\d)"
+#: Words and dashes that join the two ends of a range.
+_EN_CONN = r"\s*(?:-|–|—|~|\bto\b|\bthrough\b|\bthru\b|\buntil\b|\btill\b|\band\b)\s*"
+_ZH_CONN = r"\s*(?:至|到|-|–|—{1,2}|~|―|－)\s*"
+#: An optional weekday in parentheses after a Chinese date: "(周三)", "(星期三)".
+_ZH_WEEKDAY = r"(?:\s*\((?:周|星期|礼拜)[一二三四五六日天]\))?"
+#: An optional weekday before or after an English day: "Wednesday, June 5".
+_EN_WEEKDAY = r"(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?"
+
+_FLAGS = re.IGNORECASE
+
+#: Each pattern names the parts it captures; the absent ones are inherited.
+_PATTERNS: tuple[re.Pattern[str], ...] = (
+    # "June 5 to 6, 2024", "Nov. 3 to 5", "June 28 to July 2, 2024",
+    # "December 30, 2024 to January 2, 2025"
+    re.compile(
+        rf"\b{_EN_WEEKDAY}(?P<m1>{_MON})\s+(?P<d1>{_DAY})(?:,?\s+(?P<y1>{_YEAR}))?"
+        rf"{_EN_CONN}{_EN_WEEKDAY}(?:(?P<m2>{_MON})\s+)?(?P<d2>{_DAY})(?:,?\s+(?P<y2>{_YEAR}))?",
+        _FLAGS,
+    ),
+    # "5–6 June 2024", "28 June – 2 July 2024", "30 December 2024 - 2 January 2025"
+    re.compile(
+        rf"(?<![\d.])(?P<d1>{_DAY})(?:\s+(?:of\s+)?(?P<m1>{_MON})(?:,?\s+(?P<y1>{_YEAR}))?)?"
+        rf"{_EN_CONN}(?P<d2>{_DAY})\s+(?:of\s+)?(?P<m2>{_MON})(?:,?\s+(?P<y2>{_YEAR}))?",
+        _FLAGS,
+    ),
+    # "2024年6月5日至6日", "6月5日-6日", "6月5-6日", "2024年12月30日至2025年1月2日"
+    re.compile(
+        rf"(?<!\d)(?:(?P<y1>{_YEAR})\s*年\s*)?(?P<m1>1[0-2]|0?[1-9])\s*月\s*(?P<d1>3[01]|[12]\d|0?[1-9])"
+        rf"\s*[日号]?{_ZH_WEEKDAY}{_ZH_CONN}(?:(?P<y2>{_YEAR})\s*年\s*)?"
+        rf"(?:(?P<m2>1[0-2]|0?[1-9])\s*月\s*)?(?P<d2>3[01]|[12]\d|0?[1-9])\s*[日号]"
+    ),
+    # "2024-06-05 至 2024-06-06", "2024.6.5-6.6", "2024/6/5-6"
+    re.compile(
+        rf"(?<!\d)(?P<y1>{_YEAR})[-/.](?P<m1>1[0-2]|0?[1-9])[-/.](?P<d1>3[01]|[12]\d|0?[1-9])(?!\d)"
+        rf"{_ZH_CONN}(?:(?:(?P<y2>{_YEAR})[-/.])?(?P<m2>1[0-2]|0?[1-9])[-/.])?"
+        rf"(?P<d2>3[01]|[12]\d|0?[1-9])(?![\d:])"
+    ),
+    # single dates: "June 5, 2024", "5 June 2024", "2024年6月5日", "6月5日", "2024-06-05"
+    re.compile(rf"\b{_EN_WEEKDAY}(?P<m1>{_MON})\s+(?P<d1>{_DAY})(?:,?\s+(?P<y1>{_YEAR}))?", _FLAGS),
+    re.compile(
+        rf"(?<![\d.])(?P<d1>{_DAY})\s+(?:of\s+)?(?P<m1>{_MON})(?:,?\s+(?P<y1>{_YEAR}))?", _FLAGS
+    ),
+    re.compile(
+        rf"(?<!\d)(?:(?P<y1>{_YEAR})\s*年\s*)?(?P<m1>1[0-2]|0?[1-9])\s*月\s*"
+        rf"(?P<d1>3[01]|[12]\d|0?[1-9])\s*[日号]"
+    ),
+    re.compile(
+        rf"(?<!\d)(?P<y1>{_YEAR})[-/.](?P<m1>1[0-2]|0?[1-9])[-/.](?P<d1>3[01]|[12]\d|0?[1-9])(?![\d.])"
+    ),
+)
+
+#: A range longer than this is not one event (likely two unrelated dates).
+MAX_RANGE_DAYS = 120
+
+
+@dataclass(frozen=True, slots=True)
+class DateSpan:
+    """One date or date range found in a text, with where it was found."""
+
+    start: date
+    end: date
+    #: Character offsets of the expression in the searched text.
+    begin: int
+    stop: int
+    #: Whether the text stated the year (rather than it being inferred).
+    year_stated: bool
+
+    @property
+    def is_range(self) -> bool:
+        return self.end != self.start
+
+
+def _month(token: str | None) -> int | None:
+    if token is None:
+        return None
+    if token.isdigit():
+        return int(token)
+    return MONTHS.get(token.lower().rstrip("."))
+
+
+def _day(token: str | None) -> int | None:
+    if token is None:
+        return None
+    return int(re.sub(r"\D", "", token))
+
+
+def infer_year(month: int, day: int, reference: date) -> int:
+    """The year that puts month/day closest to ``reference``."""
+    best_year, best_gap = reference.year, None
+    for year in (reference.year - 1, reference.year, reference.year + 1):
+        try:
+            gap = abs((date(year, month, day) - reference).days)
+        except ValueError:
+            continue
+        if best_gap is None or gap < best_gap:
+            best_year, best_gap = year, gap
+    return best_year
+
+
+def _build(groups: dict[str, str | None], reference: date) -> tuple[date, date, bool] | None:
+    """Fill the parts the text left out and build the (start, end) pair."""
+    m1, m2 = _month(groups.get("m1")), _month(groups.get("m2"))
+    d1, d2 = _day(groups.get("d1")), _day(groups.get("d2"))
+    y1 = int(groups["y1"]) if groups.get("y1") else None
+    y2 = int(groups["y2"]) if groups.get("y2") else None
+    m1 = m1 or m2
+    m2 = m2 or m1
+    if m1 is None or d1 is None:
+        return None
+    d2 = d2 or d1
+    year_stated = y1 is not None or y2 is not None
+    if y1 is None and y2 is not None:
+        # "December 30 to January 2, 2025": the start is the year before.
+        y1 = y2 - 1 if (m1, d1) > (m2, d2) else y2
+    if y1 is None:
+        y1 = infer_year(m1, d1, reference)
+    if y2 is None:
+        y2 = y1 + 1 if (m2, d2) < (m1, d1) else y1
+    try:
+        start, end = date(y1, m1, d1), date(y2, m2, d2)
+    except ValueError:
+        return None
+    if end < start or (end - start).days > MAX_RANGE_DAYS:
+        return None
+    return start, end, year_stated
+
+
+def find_dates(text: str, reference: date) -> list[DateSpan]:
+    """Every date or range in ``text``, leftmost first; longer matches win overlaps."""
+    found: list[DateSpan] = []
+    taken: list[tuple[int, int]] = []
+    for pattern in _PATTERNS:  # ranges come first, so they claim their span
+        for match in pattern.finditer(text):
+            begin, stop = match.span()
+            if any(begin < t_stop and t_begin < stop for t_begin, t_stop in taken):
+                continue
+            built = _build(match.groupdict(), reference)
+            if built is None:
+                continue
+            taken.append((begin, stop))
+            found.append(DateSpan(built[0], built[1], begin, stop, built[2]))
+    found.sort(key=lambda span: span.begin)
+    return found
+
+
+def parse_range(text: str, reference: date) -> tuple[date, date] | None:
+    """The first date or range in ``text`` as (start, end); None when there is none."""
+    spans = find_dates(text, reference)
+    if not spans:
+        return None
+    return spans[0].start, spans[0].end

@@ -1,0 +1,382 @@
+"""Organizers and invited participants, in English and Chinese.
+
+Organizers come from phrases such as "hosted / co-hosted / organized by …",
+"主办单位：…", "由…主办", "…承办", "…协办"; participants from "welcomed X as an
+invited participant", "特邀X参加", "X应邀出席". A phrase is split into names on
+list separators, and a piece counts as an organization only when it looks like
+one (it ends in, or contains, an organization noun, or is an acronym): "The
+ceremony was hosted by Mei Ke" names a person, not an organizer.
+
+Pure string work; the words here are about organizations in general, not the topic.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: English nouns that make a phrase an organization.
+ORG_NOUNS_EN = frozenset(
+    [
+        "institute",
+        "institution",
+        "association",
+        "platform",
+        "university",
+        "ministry",
+        "committee",
+        "center",
+        "centre",
+        "council",
+        "company",
+        "co",
+        "co.",
+        "ltd",
+        "ltd.",
+        "limited",
+        "group",
+        "corporation",
+        "corp",
+        "corp.",
+        "federation",
+        "society",
+        "alliance",
+        "academy",
+        "bureau",
+        "department",
+        "administration",
+        "commission",
+        "chamber",
+        "foundation",
+        "lab",
+        "laboratory",
+        "laboratories",
+        "network",
+        "consortium",
+        "agency",
+        "gmbh",
+        "ag",
+        "inc",
+        "inc.",
+        "llc",
+        "plc",
+        "school",
+        "college",
+        "office",
+        "organization",
+        "organisation",
+        "union",
+        "board",
+        "hub",
+        "initiative",
+        "authority",
+        "cluster",
+        "secretariat",
+        "park",
+        "zone",
+        "partnership",
+        "program",
+        "programme",
+        "agency",
+        "fraunhofer",
+        "se",
+        "s.a.",
+        "team",
+        "club",
+        "enterprises",
+        "enterprise",
+        "industries",
+        "technologies",
+        "solutions",
+        "systems",
+        "administration",
+        "government",
+    ]
+)
+#: Chinese endings that make a phrase an organization.
+ORG_SUFFIX_ZH = (
+    "有限责任公司",
+    "有限公司",
+    "股份公司",
+    "公司",
+    "集团",
+    "研究院",
+    "研究所",
+    "研究中心",
+    "中心",
+    "协会",
+    "学会",
+    "联合会",
+    "商会",
+    "联盟",
+    "委员会",
+    "管委会",
+    "工作委员会",
+    "平台",
+    "大学",
+    "学院",
+    "学校",
+    "部",
+    "厅",
+    "局",
+    "委",
+    "办公室",
+    "办",
+    "院",
+    "所",
+    "基地",
+    "园区",
+    "政府",
+    "分会",
+    "秘书处",
+    "促进会",
+    "研究会",
+    "总会",
+    "基金会",
+    "实验室",
+    "创新中心",
+    "网",
+    "社",
+    "站",
+    "署",
+    "处",
+    "科",
+    "会",
+)
+
+_EN_TRIGGER = re.compile(
+    r"\b(?:(?:jointly|co-?|also)\s*)?(?:hosted|organi[sz]ed|convened|sponsored and organi[sz]ed|"
+    r"run|held|presented|delivered)\s+(?:jointly\s+)?by\s+",
+    re.IGNORECASE,
+)
+_EN_LABEL = re.compile(
+    r"(?:^|\n)\s*(?:co-?)?(?:organi[sz]ers?|hosts?|hosted by|organi[sz]ed by|co-?organi[sz]ers?|"
+    r"organi[sz]ing (?:bodies|body|units?))\s*:\s*([^\n]+)",
+    re.IGNORECASE,
+)
+#: "The ceremony was hosted by ...": a master of ceremonies, not an organizer.
+_EN_NOT_ORGANIZER = re.compile(
+    r"(?:ceremony|session|panel|dinner|meeting|discussion|opening|closing|speech|remarks)\s+"
+    r"(?:was|were|is|will be)?\s*$",
+    re.IGNORECASE,
+)
+#: Where an English list of organizers ends.
+_EN_STOP = re.compile(
+    r"(?:[.;:!?](?:\s|$)|\n|,\s+(?!and\b|the\b|[A-Z])|\s+(?:in|at|on|from|with|during|under|"
+    r"since|was|were|will|is|are|has|have|welcomed|attracted|drew|brought|gathered|took|"
+    r"which|where|who|that|to|for the|as part)\b)"
+)
+
+_ZH_KINDS = "主办|承办|协办|联合主办|共同主办|联办|执行"
+#: "主办单位：A、B" lines.
+_ZH_LABEL = re.compile(rf"(?:联合)?(?:{_ZH_KINDS})(?:单位|方|机构)?\s*[:：]\s*([^\n。;；]+)")
+#: "由A、B联合主办" and "由A主办，B承办".
+_ZH_BY = re.compile(
+    rf"(?<![理因])由(?!于)([^。;；\n]{{2,160}}?)(?:联合|共同|携手)?(?:{_ZH_KINDS})(?!单位|方)"
+)
+#: "A主办、B承办的…": the clause before a bare 主办/承办/协办.
+_ZH_BARE = re.compile(rf"(?:联合|共同)?(?:{_ZH_KINDS})(?!单位|方|权|城市|地|国)")
+_ZH_CLAUSE_START = re.compile(r"[，,。；;：:\n由（(]")
+_ZH_SPLIT = re.compile(r"\s*[、，,；;/]\s*|\s+")
+#: "A与B", "A和B", "A及B" split only after an organization ending.
+_ZH_AND = re.compile(r"(?:与|和|及|以及|、)")
+#: Words that open a clause but are not part of a name.
+_ZH_LEAD_NOISE = re.compile(
+    r"^(?:本次|此次|这次|该|本期|今年的?|活动|会议|培训|培训班|研修班|论坛|大会|"
+    r"的|是|为|经|并|由|将|已|还|在|于|积极)+"
+)
+#: People words after a participant's organization: "华为公司专家" -> "华为公司".
+_ZH_TRAIL_NOISE = re.compile(r"(?:的)?(?:专家|代表|领导|嘉宾|团队|负责人|高管|工程师|讲师)+$")
+
+_EN_PARTICIPANT = (
+    re.compile(
+        r"welcom(?:ed|es|ing)\s+(.{2,120}?)\s+as\s+(?:an?\s+|the\s+)?(?:invited|special|honou?red)\s+"
+        r"(?:participants?|guests?|partners?|attendees?|speakers?)",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"(?:invited participants?|special guests?|invited guests?|invited companies)\s+"
+        r"(?:included|including|were|was|:)\s+([^.\n;]{2,200})",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"([A-Z][\w&.\-]*(?:\s+[A-Z][\w&.\-]*){0,6})\s+(?:was|were)\s+invited\s+to\s+"
+        r"(?:participate|attend|join|take part)"
+    ),
+)
+_ZH_PARTICIPANT = (
+    re.compile(
+        r"特邀([^，,。；;\n]{2,40}?)(?:参加|出席|参与|莅临|作|进行|担任|到场|加入|讲解|授课)"
+    ),
+    re.compile(r"([^，,。；;\n、]{2,40}?)(?:应邀|受邀)(?:参加|出席|参与|莅临|到场)"),
+    re.compile(r"特邀(?:嘉宾|单位|企业|代表)\s*[:：]\s*([^\n。]+)"),
+)
+
+
+# ---------------------------------------------------------------------- English
+
+
+def _words(name: str) -> list[str]:
+    return name.lower().replace(",", " ").split()
+
+
+def is_org_en(name: str) -> bool:
+    """An organization: has an organization noun, or is an acronym/brand in capitals."""
+    words = _words(name)
+    if not words:
+        return False
+    if any(w in ORG_NOUNS_EN for w in words):
+        return True
+    letters = re.sub(r"[^A-Za-z]", "", name)
+    return len(letters) >= 2 and letters.isupper()
+
+
+def is_named_body_en(name: str) -> bool:
+    """An organization, or a proper name of three or more capitalized words.
+
+    Person names are mostly two words ("Mei Ke"); "High Value Manufacturing
+    Catapult" is a body even though no organization noun says so.
+    """
+    if is_org_en(name):
+        return True
+    words = [w for w in name.split() if w.lower() not in {"of", "for", "and", "the", "&"}]
+    return len(words) >= 3 and all(w[:1].isupper() or w[:1].isdigit() for w in words)
+
+
+def _clean_en(name: str) -> str:
+    name = re.sub(r"^(?:the|its|their|both)\s+", "", name.strip(" ,.;:\"'“”()"), flags=re.I)
+    return name.strip(" ,.;:\"'“”()")
+
+
+def _pieces_en(phrase: str) -> list[str]:
+    """Split on commas and "and"; in a comma list "A, B and C" the last "and" always splits."""
+    chunks = [c for c in re.split(r"\s*[,;]\s*", phrase) if c.strip()]
+    pieces: list[str] = []
+    for i, chunk in enumerate(chunks):
+        chunk = re.sub(r"^and\s+", "", chunk.strip(), flags=re.IGNORECASE)
+        parts = [p for p in re.split(r"\s+and\s+|\s*&\s*(?=the\b)", chunk) if p.strip()]
+        if len(chunks) > 1 and i == len(chunks) - 1 and len(parts) > 1:
+            # the list's own "and": keep it as a boundary, merge nothing across it
+            pieces += [" and ".join(parts[:-1]), "\x00" + parts[-1]]
+        else:
+            pieces += parts
+    return pieces
+
+
+def split_en(phrase: str) -> list[str]:
+    """ "A, B and the C and D Institute" -> ["A", "B", "C and D Institute"].
+
+    A piece that is not an organization by itself is joined with the next one:
+    "Instrumentation Technology and Economy Research Institute" is one name.
+    """
+    names: list[str] = []
+    pending = ""
+    for piece in _pieces_en(phrase):
+        if piece.startswith("\x00"):
+            piece = piece[1:]
+            if pending:
+                names.append(pending)
+                pending = ""
+        if pending and piece.lower().startswith("the "):
+            names.append(pending)  # "the" opens a new name
+            pending = ""
+        joined = f"{pending} and {piece}" if pending else piece
+        if is_org_en(joined):
+            names.append(joined)
+            pending = ""
+        else:
+            pending = joined
+    if pending:
+        names.append(pending)
+    return [n for n in (_clean_en(x) for x in names) if n]
+
+
+def _en_phrase_after(text: str, start: int) -> str:
+    stop = _EN_STOP.search(text, start)
+    return text[start : stop.start() if stop else len(text)]
+
+
+def organizers_en(text: str) -> list[str]:
+    found: list[str] = []
+    for match in _EN_TRIGGER.finditer(text):
+        if _EN_NOT_ORGANIZER.search(text[max(0, match.start() - 40) : match.start()]):
+            continue
+        phrase = _en_phrase_after(text, match.end())
+        found += [n for n in split_en(phrase) if is_named_body_en(n)]
+    for match in _EN_LABEL.finditer(text):
+        found += [n for n in split_en(match.group(1).rstrip(". ")) if is_named_body_en(n)]
+    return found
+
+
+# ---------------------------------------------------------------------- Chinese
+
+
+def is_org_zh(name: str) -> bool:
+    return 3 <= len(name) <= 40 and name.endswith(ORG_SUFFIX_ZH)
+
+
+def split_zh(phrase: str) -> list[str]:
+    """Split "A、B与C" into names; "与/和/及" split only after an organization ending."""
+    names: list[str] = []
+    for part in _ZH_SPLIT.split(phrase):
+        part = part.strip("“”\"'《》()（）")
+        start = 0
+        for match in _ZH_AND.finditer(part):
+            left = part[start : match.start()]
+            if is_org_zh(left):
+                names.append(left)
+                start = match.end()
+        names.append(part[start:])
+    return [_ZH_TRAIL_NOISE.sub("", _ZH_LEAD_NOISE.sub("", n)) for n in names if n]
+
+
+def organizers_zh(text: str) -> list[str]:
+    found: list[str] = []
+    covered: list[tuple[int, int]] = []
+    for match in _ZH_LABEL.finditer(text):
+        found += [n for n in split_zh(match.group(1)) if is_org_zh(n)]
+        covered.append(match.span())
+    for match in _ZH_BY.finditer(text):
+        inner = match.group(1)
+        # "由A主办，B承办": the first kind word ends A; the rest is handled below.
+        first = _ZH_BARE.search(inner)
+        if first:
+            inner = inner[: first.start()]
+        found += [n for n in split_zh(inner) if is_org_zh(n)]
+        covered.append((match.start(), match.start() + 1 + len(inner)))
+    for match in _ZH_BARE.finditer(text):
+        if any(a <= match.start() < b for a, b in covered):
+            continue
+        starts = [m.end() for m in _ZH_CLAUSE_START.finditer(text, 0, match.start())]
+        begin = max(starts[-1] if starts else 0, match.start() - 80)
+        clause = text[begin : match.start()]
+        prior = list(_ZH_BARE.finditer(clause))
+        if prior:
+            clause = clause[prior[-1].end() :].lstrip("、，,")
+        found += [n for n in split_zh(clause) if is_org_zh(n)]
+    return found
+
+
+def _dedupe(names: list[str]) -> tuple[str, ...]:
+    seen: dict[str, str] = {}
+    for name in names:
+        key = re.sub(r"\W+", "", name.lower())
+        if key and key not in seen:
+            seen[key] = name
+    return tuple(seen.values())
+
+
+def find_organizers(text: str) -> tuple[str, ...]:
+    """The organizing bodies the text names, in order of appearance, without repeats."""
+    return _dedupe(organizers_zh(text) + organizers_en(text))
+
+
+def find_participants(text: str) -> tuple[str, ...]:
+    """Invited participants: "welcomed X as an invited participant", "特邀X参加", ..."""
+    found: list[str] = []
+    for pattern in _EN_PARTICIPANT:
+        for match in pattern.finditer(text):
+            found += split_en(match.group(1))
+    for pattern in _ZH_PARTICIPANT:
+        for match in pattern.finditer(text):
+            found += split_zh(match.group(1))
+    return _dedupe([n for n in found if 2 <= len(n) <= 80])

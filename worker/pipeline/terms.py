@@ -1,0 +1,68 @@
+"""Fast matching of many literal terms (English and Chinese) in one pass.
+
+The terms are compiled into a single regular expression shaped like a trie
+(``smart (?:factory|manufacturing)``), so the engine tries one branch per
+character instead of every term at every position; that keeps scoring a 2 KB
+document well under a millisecond with hundreds of terms.
+
+Terms are matched case-insensitively on lowercased text. A term that starts or
+ends with an ASCII letter or digit must sit on a word boundary there ("MES"
+does not match inside "games"); CJK terms match anywhere, as Chinese has no
+spaces between words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+#: What counts as "inside a word" for the boundary check of ASCII-edged terms.
+_WORD_CHAR = "a-z0-9"
+_BEFORE = rf"(?<![{_WORD_CHAR}])"
+_AFTER = rf"(?![{_WORD_CHAR}])"
+#: Key marking "a term ends here" in the trie.
+_END = ""
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+def _trie(terms: Iterable[str]) -> dict[str, dict]:
+    root: dict[str, dict] = {}
+    for term in terms:
+        node = root
+        for ch in term:
+            node = node.setdefault(ch, {})
+        node[_END] = {}
+    return root
+
+
+def _node_regex(node: dict[str, dict], last: str) -> str:
+    """The regex for the rest of every term below ``node``; ``last`` is the char above it."""
+    branches = [re.escape(ch) + _node_regex(child, ch) for ch, child in sorted(node.items()) if ch]
+    if _END not in node:
+        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    end = _AFTER if _is_word_char(last) else ""
+    if not branches:
+        return end
+    # Longer terms first: the optional continuation is tried before stopping here.
+    return "(?:" + "|".join(branches) + "|" + end + ")"
+
+
+def compile_terms(terms: Iterable[str]) -> re.Pattern[str]:
+    """One pattern that finds every term (lowercase) with leftmost-longest preference."""
+    root = _trie(t.lower() for t in terms if t)
+    branches = []
+    for ch, child in sorted(root.items()):
+        prefix = _BEFORE if _is_word_char(ch) else ""
+        branches.append(prefix + re.escape(ch) + _node_regex(child, ch))
+    if not branches:
+        return re.compile(r"(?!x)x")  # matches nothing
+    return re.compile("|".join(branches))
+
+
+def find_terms(pattern: re.Pattern[str], lowered_text: str) -> Iterator[str]:
+    """Every term occurrence in ``lowered_text`` (already lowercased), in order."""
+    for match in pattern.finditer(lowered_text):
+        yield match.group()
