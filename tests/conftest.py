@@ -18,6 +18,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from worker.store import Store, connect, migrate
+
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 SEED_FILE = ROOT / "seeds" / "000_a0ab093aa17c1e6e.txt"
@@ -198,3 +200,12 @@ def make_settings(root: Path, db_url: str | None = None, **overrides: object):  
     }
     values.update(overrides)
     return Settings.model_validate(values)
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    """A migrated, empty store on ``db_url``; its connections closed afterwards."""
+    engine = connect(db_url)
+    migrate(engine)
+    yield Store(engine)
+    engine.dispose()

@@ -84,6 +84,16 @@ class Worker:
         #: Set on shutdown: jobs stop between sources and leave the rest for next time.
         self.stopping = stopping or threading.Event()
 
+    def close(self) -> None:
+        """Close the database connections."""
+        self.store.engine.dispose()
+
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
     # -- jobs ------------------------------------------------------------------
 
     def ingest_seeds(self) -> list[SourceReport]:

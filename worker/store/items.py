@@ -35,18 +35,21 @@ class ItemQueries(StoreBase):
         ident = item_id(item.key)
         row = _item_row(item)
         with self.engine.begin() as conn:
+            # RETURNING, not rowcount: some drivers report -1 for ON CONFLICT statements.
             inserted = conn.execute(
                 self._insert(items)
                 .values(id=ident, key=item.key, first_seen=now, updated=now, **row)
                 .on_conflict_do_nothing(index_elements=["key"])
-            ).rowcount
-            if inserted:
+                .returning(items.c.id)
+            ).first()
+            if inserted is not None:
                 return SaveResult(ident, "created")
             changed = conn.execute(
                 update(items)
                 .where(items.c.key == item.key, items.c.content_hash != item.content_hash)
                 .values(updated=now, **row)
-            ).rowcount
+                .returning(items.c.id)
+            ).first()
         return SaveResult(ident, "updated" if changed else "unchanged")
 
     def rescore_item(self, ident: str, item: Item) -> None:

@@ -1,0 +1,62 @@
+"""The store on real SQLite and real PostgreSQL: migrations, exact dedup, updates."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from worker.model import Document, EventFacts, Item, Relevance
+from worker.store import Store, migrate
+
+NOW = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+
+
+def make_item(key: str, text: str = "Smart manufacturing training.", relevant: bool = True) -> Item:
+    doc = Document(source="https://example.org/feed", guid=key, link=f"https://example.org/{key}",
+                   title=f"Title {key}", text=text, html=f"<p>{text}</p>", summary=text,
+                   published=NOW, lang="en")
+    return Item(key=f"https://example.org/feed#guid:{key}", doc=doc,
+                relevance=Relevance(relevant, 5.0, ("topic:x@title(+5.0)",), ("smart manufacturing",)),
+                event=EventFacts(title=doc.title, start=NOW.date(), city="Beijing"),
+                content_hash=str(hash(text)))
+
+
+def test_migrations_run_twice(store: Store) -> None:
+    migrate(store.engine)  # the fixture ran them once; again is a no-op
+    assert store.count_items() == 0
+
+
+def test_the_same_entry_is_stored_once(store: Store) -> None:
+    item = make_item("a")
+    first = store.save_item(item, now=NOW)
+    second = store.save_item(item, now=NOW + timedelta(minutes=5))
+    assert first.change == "created" and second.change == "unchanged"
+    assert first.id == second.id
+    assert store.count_items() == 1
+
+
+def test_changed_content_updates_in_place(store: Store) -> None:
+    store.save_item(make_item("a"), now=NOW)
+    later = NOW + timedelta(hours=1)
+    result = store.save_item(make_item("a", text="Smart manufacturing training, moved to May."),
+                             now=later)
+    assert result.change == "updated"
+    (stored,) = store.items()
+    assert (stored.first_seen, stored.updated) == (NOW, later)
+    assert stored.item.doc.text.endswith("moved to May.")
+    assert stored.item.event.city == "Beijing"
+
+
+def test_items_are_newest_first_and_irrelevant_ones_kept_apart(store: Store) -> None:
+    for n in range(5):
+        store.save_item(make_item(f"k{n}", relevant=n != 2), now=NOW + timedelta(minutes=n))
+    assert [s.item.doc.guid for s in store.items()] == ["k4", "k3", "k1", "k0"]
+    assert [s.item.doc.guid for s in store.items(limit=2)] == ["k4", "k3"]
+    assert store.count_items() == 5
+    assert len(store.items(relevant_only=False)) == 5
+
+
+def test_seed_file_hashes_round_trip(store: Store) -> None:
+    store.record_seed_file("a.txt", content_hash="h1", status="ok", error=None, now=NOW)
+    store.record_seed_file("b.txt", content_hash="h2", status="error", error="empty", now=NOW)
+    store.record_seed_file("a.txt", content_hash="h3", status="ok", error=None, now=NOW)
+    assert store.seed_file_hashes() == {"a.txt": "h3", "b.txt": "h2"}
