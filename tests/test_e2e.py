@@ -81,3 +81,21 @@ def test_inspect_of_a_missing_file_fails_with_a_message(project_dir: Path) -> No
     result = run_worker("inspect", "seeds/nope.txt", cwd=project_dir)
     assert result.returncode == 1
     assert "nope.txt" in result.stderr
+
+
+def test_json_logs_one_line_per_source(project_dir: Path) -> None:
+    (project_dir / "seeds" / "empty.txt").write_bytes(b"")
+    result = run_worker("--log-format", "json", "once", cwd=project_dir)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    per_source = {r["source"]: r for r in lines if r["message"] == "source"}
+    assert per_source[f"seed:{SEED_FILE.name}"]["status"] == "ok"
+    assert per_source["seed:empty.txt"]["status"] == "error"
+    assert "empty" in per_source["seed:empty.txt"]["error"]
+
+
+def test_an_unwritable_output_folder_fails_the_cycle(project_dir: Path) -> None:
+    (project_dir / "feeds").write_text("a file where the folder should be")
+    result = run_worker("once", cwd=project_dir)
+    assert result.returncode == 1
+    assert "feeds" in result.stderr.splitlines()[-1]
