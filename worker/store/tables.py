@@ -98,3 +98,13 @@ feeds = Table(
     Column("items_seen", Integer, nullable=False, default=0),
     Column("disabled_reason", Text),
 )
+
+#: Named leases: the seed-folder scan and publishing run in one process at a time.
+#: A holder that dies releases nothing; its lease simply expires.
+locks = Table(
+    "locks",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("holder", String(100), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+)
