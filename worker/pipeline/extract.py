@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 
 from worker.model import Document, EventFacts, Relevance
 from worker.pipeline.dates import DateSpan, find_dates
@@ -186,6 +186,52 @@ def _date_score(span: DateSpan, text: str, order: int) -> float:
     return points - 0.1 * order
 
 
+_CN_NUMBERS = {
+    "一": 1,
+    "两": 2,
+    "二": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+    "十": 10,
+}
+_EN_NUMBERS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+}
+#: "为期三天", "为期5天", "a three-day course", "5-day": how long a single-dated event runs.
+_DURATION = re.compile(
+    r"为期\s*([一两二三四五六七八九十]|\d{1,2})\s*天|\b(one|two|three|four|five|six|seven|eight|nine|ten|\d{1,2})"
+    r"[- ]day\b",
+    re.IGNORECASE,
+)
+#: How far after a single date a duration may be stated.
+DURATION_WINDOW = 80
+#: Longest duration taken from "为期N天".
+MAX_DURATION_DAYS = 30
+
+
+def _duration_days(text: str) -> int | None:
+    match = _DURATION.search(text)
+    if not match:
+        return None
+    token = (match.group(1) or match.group(2)).lower()
+    days = int(token) if token.isdigit() else _CN_NUMBERS.get(token) or _EN_NUMBERS.get(token)
+    return days if days and 1 <= days <= MAX_DURATION_DAYS else None
+
+
 def event_dates(doc: Document) -> tuple[date | None, date | None]:
     """The event's (start, end): the best-placed date or range in the title and text."""
     reference = _reference(doc)
@@ -199,6 +245,11 @@ def event_dates(doc: Document) -> tuple[date | None, date | None]:
     best_points, best = max(scored, key=lambda x: x[0])
     if best_points < -1.0:
         return None, None
+    if best.start == best.end:
+        window = text[max(0, best.begin - DURATION_WINDOW) : best.stop + DURATION_WINDOW]
+        days = _duration_days(window)
+        if days:
+            return best.start, best.start + timedelta(days=days - 1)
     return best.start, best.end
 
 

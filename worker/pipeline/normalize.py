@@ -246,7 +246,7 @@ def text_to_html(text: str) -> str:
 def _is_debris(line: str) -> bool:
     if _DEBRIS_PREFIX.match(line):
         return True
-    if len(line) <= DEBRIS_MAX_CHARS and _NAV_TRAIL.match(line):
+    if len(line) <= DEBRIS_MAX_CHARS and "<" not in line and _NAV_TRAIL.match(line):
         return True
     return len(line) <= DEBRIS_MAX_CHARS and _DEBRIS_WORDS.search(line) is not None
 
@@ -265,7 +265,7 @@ def strip_debris(text: str) -> tuple[str, list[str]]:
         if _is_debris(line):
             meta = _META_DATE.search(line)
             if meta and not fragments:
-                fragments.append(meta.group(1))
+                fragments.append(meta.group(1).strip())
             continue
         kept.append(line)
     return "\n".join(kept), fragments

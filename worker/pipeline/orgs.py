@@ -161,12 +161,59 @@ _EN_NOT_ORGANIZER = re.compile(
 )
 #: Where an English list of organizers ends.
 _EN_STOP = re.compile(
-    r"(?:[.;:!?](?:\s|$)|\n|,\s+(?!and\b|the\b|[A-Z])|\s+(?:in|at|on|from|with|during|under|"
+    r"(?:[.;:!?](?:\s|$)|\n|,\s+(?!and\b|the\b|[A-Z])|\s+(?:in|at|on|from|during|under|"
     r"since|was|were|will|is|are|has|have|welcomed|attracted|drew|brought|gathered|took|"
-    r"which|where|who|that|to|for the|as part)\b)"
+    r"which|where|who|that|to|for the|as part)\b|"
+    r"(?<!together)(?<!jointly)(?<!cooperation)(?<!partnership)(?<!collaboration)(?<!association)"
+    r"\s+with\b|"
+    r"\s+and\s+(?:is\s+|was\s+|are\s+|were\s+)?(?:co-?|jointly\s+)?"
+    r"(?:organi[sz]|host|sponsor|support|run|held|deliver))"
+)
+#: "(ARTC)" after a name: the acronym repeats the name.
+_EN_ACRONYM = re.compile(r"\s*\([A-Z][A-Za-z&]{1,9}\)")
+#: "A together with B", "A in cooperation with B": a list separator, like "and".
+_EN_WITH = re.compile(
+    r"\s+(?:together|jointly|in (?:cooperation|partnership|collaboration|association)) with\s+",
+    re.IGNORECASE,
+)
+#: "The Korea Institute for ... held a training program": the subject organizes.
+_EN_SUBJECT = re.compile(
+    r"(?:^|\n|[.!?]\s+|[—–]\s*|--\s*)(?:The\s+)?"
+    r"([A-Z][\w&'’.\-]*(?:\s+(?:[A-Z][\w&'’.\-]*|of|for|and|the|&|on|in|di|de|für))*)"
+    r"(?:\s+\([A-Z][A-Za-z&]{1,9}\))?\s+"
+    r"(?:held|hosted|organi[sz]ed|ran|will hold|will host|will run|will organi[sz]e|is holding|"
+    r"is hosting|is organi[sz]ing|holds|hosts|runs|organi[sz]es)\s+(?:a|an|the|its|their)\b"
 )
 
 _ZH_KINDS = "主办|承办|协办|联合主办|共同主办|联办|执行"
+#: Endings of meetings, which share "会" with associations (协会) but organize nothing.
+_ZH_MEETING_ENDINGS = (
+    "培训会",
+    "研讨会",
+    "大会",
+    "峰会",
+    "年会",
+    "座谈会",
+    "推进会",
+    "发布会",
+    "交流会",
+    "对接会",
+    "宣贯会",
+    "说明会",
+    "博览会",
+    "展览会",
+    "展会",
+    "报告会",
+    "见面会",
+    "签约会",
+    "推介会",
+    "工博会",
+)
+#: "西安市工业和信息化局在西安举办…": the clause's subject organizes the event.
+_ZH_SUBJECT = re.compile(
+    r"(?:^|[，,。；;\n])\s*([^，,。；;\n]{3,40}?)(?:于[^，,。；;\n]{1,20}?)?(?:在[^，,。；;\n]{1,25}?)?"
+    r"(?:举办|组织开展|组织|开展|主办)(?!单位|方)"
+)
 #: "主办单位：A、B" lines.
 _ZH_LABEL = re.compile(rf"(?:联合)?(?:{_ZH_KINDS})(?:单位|方|机构)?\s*[:：]\s*([^\n。;；]+)")
 #: "由A、B联合主办" and "由A主办，B承办".
@@ -227,7 +274,14 @@ def is_org_en(name: str) -> bool:
     if any(w in ORG_NOUNS_EN for w in words):
         return True
     letters = re.sub(r"[^A-Za-z]", "", name)
-    return len(letters) >= 2 and letters.isupper()
+    if len(letters) >= 2 and letters.isupper():
+        return True
+    # "TU Wien", "VDMA Robotics": a leading acronym names a body
+    first = name.split()[0]
+    return len(first) >= 2 and first.isalpha() and first.isupper()
+
+
+_JOINERS = frozenset({"of", "for", "and", "the", "&", "di", "de", "für"})
 
 
 def is_named_body_en(name: str) -> bool:
@@ -238,8 +292,8 @@ def is_named_body_en(name: str) -> bool:
     """
     if is_org_en(name):
         return True
-    words = [w for w in name.split() if w.lower() not in {"of", "for", "and", "the", "&"}]
-    return len(words) >= 3 and all(w[:1].isupper() or w[:1].isdigit() for w in words)
+    words = [w for w in name.split() if w.lower() not in _JOINERS]
+    return len(words) >= 3 and _is_title_case(name)
 
 
 def _clean_en(name: str) -> str:
@@ -249,6 +303,7 @@ def _clean_en(name: str) -> str:
 
 def _pieces_en(phrase: str) -> list[str]:
     """Split on commas and "and"; in a comma list "A, B and C" the last "and" always splits."""
+    phrase = _EN_WITH.sub(", ", _EN_ACRONYM.sub("", phrase))
     chunks = [c for c in re.split(r"\s*[,;]\s*", phrase) if c.strip()]
     pieces: list[str] = []
     for i, chunk in enumerate(chunks):
@@ -270,14 +325,17 @@ def split_en(phrase: str) -> list[str]:
     """
     names: list[str] = []
     pending = ""
+    #: The pending piece follows the list's own "and": it never joins the name before.
+    hard = False
     for piece in _pieces_en(phrase):
         if piece.startswith("\x00"):
             piece = piece[1:]
             if pending:
-                names.append(pending)
+                _flush(names, pending, hard=hard)
                 pending = ""
+            hard = True
         if pending and piece.lower().startswith("the "):
-            names.append(pending)  # "the" opens a new name
+            _flush(names, pending, hard=hard)  # "the" opens a new name
             pending = ""
         joined = f"{pending} and {piece}" if pending else piece
         if is_org_en(joined):
@@ -286,8 +344,22 @@ def split_en(phrase: str) -> list[str]:
         else:
             pending = joined
     if pending:
-        names.append(pending)
+        _flush(names, pending, hard=hard)
     return [n for n in (_clean_en(x) for x in names) if n]
+
+
+def _is_title_case(text: str) -> bool:
+    words = [w for w in text.split() if w.lower() not in _JOINERS]
+    return bool(words) and all(w[:1].isupper() or w[:1].isdigit() for w in words)
+
+
+def _flush(names: list[str], pending: str, *, hard: bool) -> None:
+    """A leftover in Title Case ends the name before it: "... Ministry of Industry" +
+    "Information Technology" is one name; anything else stands alone."""
+    if names and not hard and _is_title_case(pending) and not pending.lower().startswith("the "):
+        names[-1] = f"{names[-1]} and {pending}"
+    else:
+        names.append(pending)
 
 
 def _en_phrase_after(text: str, start: int) -> str:
@@ -304,6 +376,8 @@ def organizers_en(text: str) -> list[str]:
         found += [n for n in split_en(phrase) if is_named_body_en(n)]
     for match in _EN_LABEL.finditer(text):
         found += [n for n in split_en(match.group(1).rstrip(". ")) if is_named_body_en(n)]
+    for match in _EN_SUBJECT.finditer(text):
+        found += [n for n in split_en(match.group(1)) if is_org_en(n)]
     return found
 
 
@@ -311,7 +385,12 @@ def organizers_en(text: str) -> list[str]:
 
 
 def is_org_zh(name: str) -> bool:
-    return 3 <= len(name) <= 40 and name.endswith(ORG_SUFFIX_ZH)
+    """Ends like an organization ("…协会", "…研究院") but not like a meeting ("…培训会")."""
+    return (
+        3 <= len(name) <= 40
+        and name.endswith(ORG_SUFFIX_ZH)
+        and not name.endswith(_ZH_MEETING_ENDINGS)
+    )
 
 
 def split_zh(phrase: str) -> list[str]:
@@ -353,6 +432,10 @@ def organizers_zh(text: str) -> list[str]:
         if prior:
             clause = clause[prior[-1].end() :].lstrip("、，,")
         found += [n for n in split_zh(clause) if is_org_zh(n)]
+    for match in _ZH_SUBJECT.finditer(text):
+        name = _ZH_LEAD_NOISE.sub("", match.group(1))
+        if is_org_zh(name):
+            found.append(name)
     return found
 
 

@@ -57,7 +57,7 @@ _LAST_WORD = re.compile(r"([A-Za-z]+)$")
 #: A language is "zh" when CJK characters make up at least this share of words ...
 ZH_RATIO = 0.7
 #: ... and "en" when at most this share; anything between is "mixed".
-EN_RATIO = 0.15
+EN_RATIO = 0.2
 #: English letters per word, to weigh letters against CJK characters.
 LETTERS_PER_WORD = 5.0
 

@@ -1,0 +1,42 @@
+"""The labelled corpus: relevance and fact accuracy must stay above their floors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from worker.evaluate import evaluate, load_corpus
+from worker.pipeline.profile import load_profile
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "tests" / "corpus"
+
+
+@pytest.fixture(scope="module")
+def quality():
+    return evaluate(CORPUS, load_profile(ROOT / "config" / "profile.toml"))
+
+
+def test_corpus_shape() -> None:
+    _, docs = load_corpus(CORPUS)
+    relevant = [name for name, _, label in docs if label["relevant"]]
+    chinese = [
+        name
+        for name, entry, _ in docs
+        if any("\u4e00" <= c <= "\u9fff" for c in entry.content[:200])
+    ]
+    assert len(docs) >= 60
+    assert len(relevant) >= 25
+    assert len(chinese) * 2 >= len(docs)
+
+
+def test_relevance_f1(quality) -> None:
+    assert quality.f1 >= 0.95, quality.misses
+
+
+@pytest.mark.parametrize(
+    ("fact", "floor"), [("start", 0.95), ("end", 0.95), ("city", 0.95), ("organizers", 0.85)]
+)
+def test_fact_accuracy(quality, fact: str, floor: float) -> None:
+    assert quality.accuracy[fact] >= floor, [m for m in quality.misses if m.what == fact]
