@@ -5,19 +5,30 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from worker.model import Document, EventFacts, Item, Relevance
-from worker.store import Store, migrate
+from worker.store import Store, connect, migrate
 
 NOW = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
 
 def make_item(key: str, text: str = "Smart manufacturing training.", relevant: bool = True) -> Item:
-    doc = Document(source="https://example.org/feed", guid=key, link=f"https://example.org/{key}",
-                   title=f"Title {key}", text=text, html=f"<p>{text}</p>", summary=text,
-                   published=NOW, lang="en")
-    return Item(key=f"https://example.org/feed#guid:{key}", doc=doc,
-                relevance=Relevance(relevant, 5.0, ("topic:x@title(+5.0)",), ("smart manufacturing",)),
-                event=EventFacts(title=doc.title, start=NOW.date(), city="Beijing"),
-                content_hash=str(hash(text)))
+    doc = Document(
+        source="https://example.org/feed",
+        guid=key,
+        link=f"https://example.org/{key}",
+        title=f"Title {key}",
+        text=text,
+        html=f"<p>{text}</p>",
+        summary=text,
+        published=NOW,
+        lang="en",
+    )
+    return Item(
+        key=f"https://example.org/feed#guid:{key}",
+        doc=doc,
+        relevance=Relevance(relevant, 5.0, ("topic:x@title(+5.0)",), ("smart manufacturing",)),
+        event=EventFacts(title=doc.title, start=NOW.date(), city="Beijing"),
+        content_hash=str(hash(text)),
+    )
 
 
 def test_migrations_run_twice(store: Store) -> None:
@@ -37,8 +48,9 @@ def test_the_same_entry_is_stored_once(store: Store) -> None:
 def test_changed_content_updates_in_place(store: Store) -> None:
     store.save_item(make_item("a"), now=NOW)
     later = NOW + timedelta(hours=1)
-    result = store.save_item(make_item("a", text="Smart manufacturing training, moved to May."),
-                             now=later)
+    result = store.save_item(
+        make_item("a", text="Smart manufacturing training, moved to May."), now=later
+    )
     assert result.change == "updated"
     (stored,) = store.items()
     assert (stored.first_seen, stored.updated) == (NOW, later)
@@ -60,3 +72,25 @@ def test_seed_file_hashes_round_trip(store: Store) -> None:
     store.record_seed_file("b.txt", content_hash="h2", status="error", error="empty", now=NOW)
     store.record_seed_file("a.txt", content_hash="h3", status="ok", error=None, now=NOW)
     assert store.seed_file_hashes() == {"a.txt": "h3", "b.txt": "h2"}
+
+
+def test_replicas_migrating_at_once_do_not_collide(postgres_url: str) -> None:
+    """Three processes start on one empty PostgreSQL at the same moment."""
+    import subprocess
+    import sys
+
+    code = "import sys; from worker.store import connect, migrate; migrate(connect(sys.argv[1]))"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, postgres_url], stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=60)
+        assert p.returncode == 0, err
+    engine = connect(postgres_url)
+    with engine.connect() as conn:
+        heads = conn.exec_driver_sql("SELECT count(*) FROM alembic_version").scalar()
+    engine.dispose()
+    assert heads and heads >= 1

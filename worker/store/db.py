@@ -7,12 +7,15 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 MIGRATIONS_INI = Path(__file__).with_name("alembic.ini")
 #: How long a SQLite writer waits for another writer's lock before failing.
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+#: PostgreSQL advisory lock key held while migrating, so replicas starting together
+#: run the migrations once, one after the other ("wkr-migr" in ASCII).
+MIGRATION_LOCK_KEY = 0x776B722D6D696772
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -41,6 +44,10 @@ def migrate(engine: Engine) -> None:
     """Bring the schema to the newest migration (a no-op when it is there)."""
     config = Config(str(MIGRATIONS_INI))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Released at commit; the second replica then finds the schema up to date.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                               {"key": MIGRATION_LOCK_KEY})
         config.attributes["connection"] = connection
         # "heads": independent branches of migrations (one per feature) all apply.
         command.upgrade(config, "heads")
