@@ -7,23 +7,37 @@ One log line per source per cycle: ``source=… status=ok|not_modified|unchanged
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
+import random
 import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from worker.config import Settings
+from worker.ingest import (
+    Digest,
+    decide,
+    digest_feed,
+    interleave_by_host,
+    make_parse_pool,
+    policy_for,
+)
 from worker.logs import log_fields
-from worker.model import Entry
+from worker.metrics import Metrics
+from worker.model import Entry, Item
 from worker.pipeline import process
 from worker.pipeline.profile import Profile, load_profile
 from worker.publish import render_all, write_all
 from worker.sources import seeds
-from worker.sources.feeds import fetch, make_client
-from worker.sources.parse import parse_feed
+from worker.sources.feeds import Fetcher, FetchResponse
 from worker.store import Store, connect, migrate
+from worker.store.feeds import FeedState
 
 log = logging.getLogger("worker")
 
@@ -72,9 +86,15 @@ class Worker:
         profile: Profile | None = None,
         clock: Clock = utcnow,
         stopping: threading.Event | None = None,
+        jitter: Callable[[], float] = random.random,
     ) -> None:
         self.settings = settings
         self.clock = clock
+        #: Draws the jitter of error backoff, in [0, 1); tests pass a constant.
+        self.jitter = jitter
+        self.metrics = Metrics()
+        #: The parse processes, started on the first feed body and kept for later cycles.
+        self._pool: ProcessPoolExecutor | None = None
         self.profile = profile or resolve_profile(settings)
         if store is None:
             engine = connect(settings.db_url)
@@ -85,7 +105,10 @@ class Worker:
         self.stopping = stopping or threading.Event()
 
     def close(self) -> None:
-        """Close the database connections."""
+        """Close the database connections and stop the parse processes."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
         self.store.engine.dispose()
 
     def __enter__(self) -> Worker:
@@ -122,50 +145,97 @@ class Worker:
         return reports
 
     def ingest_feeds(self) -> list[SourceReport]:
-        configured = self.settings.feeds
-        self.store.sync_feeds((f.url, f.name, f.category, f.every) for f in configured)
-        due = self.store.due_feeds([f.url for f in configured], now=self.clock())
-        reports = []
-        with make_client(self.settings.fetch) as client:
-            for feed in due:
-                if self.stopping.is_set():
-                    break
-                result = fetch(
-                    client,
-                    feed.url,
-                    etag=feed.etag,
-                    last_modified=feed.last_modified,
-                    max_bytes=self.settings.fetch.max_body_bytes,
-                )
-                every = feed.every or self.settings.schedule.feeds_every
-                now = self.clock()
-                if result.status == "ok":
-                    parsed = parse_feed(result.body, feed.url, result.headers)
-                    report = self._store_entries(feed.url, parsed.entries)
-                    if parsed.error and not parsed.entries:
-                        report = SourceReport(feed.url, "error", error=parsed.error)
-                    self.store.record_feed_result(
-                        feed.url,
-                        status=report.status if report.status == "error" else "ok",
-                        error=report.error,
-                        now=now,
-                        next_check_at=now + timedelta(seconds=every),
-                        etag=result.etag,
-                        last_modified=result.last_modified,
-                        items_seen=len(parsed.entries),
-                    )
-                else:
-                    report = SourceReport(feed.url, result.status, error=result.error)
-                    self.store.record_feed_result(
-                        feed.url,
-                        status=result.status,
-                        error=result.error,
-                        now=now,
-                        next_check_at=now + timedelta(seconds=every),
-                    )
-                self._log(report)
-                reports.append(report)
+        """Check every due feed: fetch concurrently, parse in the parse processes, store.
+
+        Due feeds are claimed with a lease first, so another worker on the same
+        database skips them. One log line per feed; a failing feed is recorded
+        (reason, error count, next check) and every other feed goes on.
+        """
+        urls = [f.url for f in self.settings.feeds]
+        self.store.sync_feeds((f.url, f.name, f.category, f.every) for f in self.settings.feeds)
+        due = self.store.claim_due_feeds(urls, now=self.clock(), lease=self.settings.fetch.lease)
+        reports = asyncio.run(self._check_feeds(interleave_by_host(due))) if due else []
+        active = self.store.feeds(urls)
+        self.metrics.feeds_in_error.set(sum(f.last_status == "error" for f in active))
+        self.metrics.feeds_disabled.set(sum(f.disabled_reason is not None for f in active))
         return reports
+
+    async def _check_feeds(self, due: list[FeedState]) -> list[SourceReport]:
+        settings = self.settings.fetch
+        loop = asyncio.get_running_loop()
+        # One thread writes to the store: SQLite has one writer anyway, and the
+        # event loop never waits on the database.
+        writer = ThreadPoolExecutor(1, thread_name_prefix="feed-store")
+        # Bodies in hand (being fetched, parsed or stored) are bounded, and so is memory.
+        in_hand = asyncio.Semaphore(settings.concurrency * 2)
+
+        async def check(feed: FeedState) -> SourceReport | None:
+            async with in_hand:
+                if self.stopping.is_set():
+                    return None  # the lease runs out and the feed is due again next time
+                response = await fetcher.fetch(
+                    feed.target, etag=feed.etag, last_modified=feed.last_modified
+                )
+                now = self.clock()
+                digest = None
+                if response.is_success():
+                    digest = await self._digest(response, feed.url, now)
+                return await loop.run_in_executor(
+                    writer, self._record_check, feed, response, digest, now
+                )
+
+        try:
+            async with Fetcher(settings) as fetcher:
+                done = await asyncio.gather(*(check(feed) for feed in due))
+        finally:
+            writer.shutdown(wait=True)
+        return [r for r in done if r is not None]
+
+    async def _digest(self, response: FetchResponse, source: str, now: datetime) -> Digest | None:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(
+                self._parse_pool(), digest_feed, response.body, response.headers, source, now
+            )
+        except BrokenProcessPool as e:
+            # A parse process died (killed for memory, say): drop the pool, record the feed.
+            self._pool = None
+            return Digest((), 0, "", f"parse: parse process died: {e}", None, None, 0.0)
+
+    def _parse_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = make_parse_pool(self.settings.fetch, self.profile)
+        return self._pool
+
+    def _record_check(
+        self,
+        feed: FeedState,
+        response: FetchResponse,
+        digest: Digest | None,
+        now: datetime,
+    ) -> SourceReport:
+        """Store what one check gave and when to check next (runs on the store thread)."""
+        policy = policy_for(feed, self.settings.fetch, self.settings.schedule)
+        decision = decide(feed, response, digest, policy=policy, now=now, jitter=self.jitter())
+        report = self._store_items(feed.url, decision.items) if decision.items else None
+        update = decision.update
+        if report is not None:
+            update = dataclasses.replace(update, items_new=report.created)
+        self.store.record_feed_result(feed.url, update)
+        m = self.metrics
+        m.fetches.labels(decision.outcome, str(response.status_code or "none")).inc()
+        m.bytes.inc(response.wire_bytes)
+        if digest is not None:
+            m.parse_seconds.observe(digest.seconds)
+            m.items_seen.inc(digest.seen)
+        if report is not None:
+            m.items_new.inc(report.created)
+        if update.status == "error":
+            report = SourceReport(feed.url, "error", error=update.error)
+        elif report is None:
+            report = SourceReport(feed.url, update.status)
+        self._log(report)
+        return report
 
     def publish(self) -> list[str]:
         """Render every output from the store and write the files whose bytes changed."""
@@ -183,9 +253,13 @@ class Worker:
     # -- helpers ---------------------------------------------------------------
 
     def _store_entries(self, source: str, entries: Iterable[Entry]) -> SourceReport:
+        return self._store_items(
+            source, (process(entry, self.profile, now=self.clock()) for entry in entries)
+        )
+
+    def _store_items(self, source: str, items: Iterable[Item]) -> SourceReport:
         created = updated = 0
-        for entry in entries:
-            item = process(entry, self.profile, now=self.clock())
+        for item in items:
             change = self.store.save_item(item, now=self.clock()).change
             created += change == "created"
             updated += change == "updated"

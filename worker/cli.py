@@ -23,7 +23,7 @@ from worker.model import Entry
 from worker.pipeline import process
 from worker.sources import seeds
 from worker.sources.decode import DecodeError
-from worker.sources.feeds import fetch, make_client
+from worker.sources.feeds import fetch_one
 from worker.sources.parse import parse_feed
 from worker.store import connect, migrate
 
@@ -163,16 +163,9 @@ def cmd_inspect(settings: Settings, args: argparse.Namespace) -> int:
 
 def _entries_of(target: str, settings: Settings) -> Iterator[Entry]:
     if target.startswith(("http://", "https://")):
-        with make_client(settings.fetch) as client:
-            result = fetch(
-                client,
-                target,
-                etag=None,
-                last_modified=None,
-                max_bytes=settings.fetch.max_body_bytes,
-            )
-        if result.status != "ok":
-            raise ValueError(result.error or result.status)
+        result = fetch_one(settings.fetch, target)
+        if not result.is_success():
+            raise ValueError(result.failure() or f"HTTP {result.status_code}")
         parsed = parse_feed(result.body, target, result.headers)
         if not parsed.entries and parsed.error:
             raise ValueError(parsed.error)

@@ -55,9 +55,28 @@ class FetchSettings(_Strict):
     connect_timeout: float = Field(10, gt=0)
     #: A body larger than this (after decompression) is refused.
     max_body_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    #: Seconds to wait for the next bytes of a response.
+    read_timeout: float = Field(15, gt=0)
     max_redirects: int = Field(5, ge=0)
     #: Feeds fetched at the same time, all hosts together.
-    concurrency: int = Field(20, ge=1)
+    concurrency: int = Field(50, ge=1)
+    #: Feeds fetched at the same time from one host name (politeness, as Miniflux's per-host limit).
+    per_host: int = Field(8, ge=1)
+    #: HTTP clients the fetches are spread over, by host; one asyncio client tops out
+    #: well below what the loopback can do (see bench/README.md).
+    clients: int = Field(4, ge=1, le=64)
+    #: Processes that parse feeds; 0 means one per core.
+    parse_workers: int = Field(0, ge=0)
+    #: Adapt each feed's interval to how often it publishes, within [min_interval, max_interval].
+    adaptive: bool = True
+    min_interval: float = Field(300, gt=0)
+    max_interval: float = Field(24 * 3600, gt=0)
+    #: Seconds before the first retry after an error; doubles with each further error.
+    backoff_base: float = Field(60, gt=0)
+    #: The longest wait between retries of a failing feed (it is never given up on).
+    backoff_cap: float = Field(6 * 3600, gt=0)
+    #: Seconds a worker holds a claimed feed before another worker may take it.
+    lease: float = Field(600, gt=0)
 
 
 class RelevanceSettings(_Strict):

@@ -1,13 +1,30 @@
-"""Fetching one feed over HTTP: conditional GET, timeouts, a capped body.
+"""The HTTP edge of feed ingestion: async conditional GET, limits, a capped body.
 
-The response is summed up in a ``FetchResult`` value; a failing server is a
-result with ``status="error"`` and a reason, never an exception for the caller.
-This module does not parse and does not store.
+One ``Fetcher`` holds a few ``httpx.AsyncClient`` (fetches are spread over them
+by host: a single asyncio client tops out at about half of what the loopback
+can serve, see ``bench/README.md``), a global concurrency limit and a per-host
+limit. Each fetch ends in a ``FetchResponse`` value that answers the questions
+the scheduler asks (``is_modified``, ``is_rate_limited``, ``retry_after``…), as
+Miniflux's ``ResponseHandler`` does. A failing server is a response with an
+``error``, never an exception for the caller.
+
+The body is capped while it streams, *after* decompression: the raw bytes are
+inflated here, a bounded amount at a time (``zlib``'s ``max_length``), so a
+gzip bomb is stopped at the cap instead of being inflated in memory.
+
+This module does not parse, does not schedule and does not store.
 """
 
 from __future__ import annotations
 
+import asyncio
+import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -18,84 +35,296 @@ ACCEPT = (
     "application/atom+xml, application/rss+xml, application/feed+json, "
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 )
+#: Only what ``_Decoder`` can inflate with a bound: httpx's own decoders inflate
+#: a whole network chunk at once (a 64 KiB chunk of a bomb is 64 MiB).
+ACCEPT_ENCODING = "gzip, deflate"
+#: Statuses that mean "ask me again later" and may carry Retry-After (RFC 9110 §10.2.3).
+RATE_LIMITED = {429, 503}
+#: Redirects that say the feed has moved for good (RFC 9110 §15.4.2, §15.4.9).
+PERMANENT_REDIRECTS = {301, 308}
+#: Keep-alive connections kept per client, beyond those in use.
+KEEPALIVE_PER_CLIENT = 32
 
 
-class BodyTooLarge(Exception):
-    pass
+class FetchError(Exception):
+    """A fetch that cannot give a body; the message is the recorded reason."""
 
 
 @dataclass(frozen=True, slots=True)
-class FetchResult:
+class FetchResponse:
+    """What one GET gave: status, headers (lower-case names), the body, or why none."""
+
+    #: The URL asked for.
     url: str
-    #: ``ok`` (a body to parse), ``not_modified`` (304) or ``error``.
-    status: str
-    http_status: int | None = None
+    #: The URL the body came from, after redirects.
+    final_url: str
+    status_code: int | None
+    headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-    etag: str | None = None
-    last_modified: str | None = None
+    #: Why there is no usable response (timeout, too large, redirect loop…); ``None`` if there is.
     error: str | None = None
+    #: Status codes of the redirects followed, in order.
+    redirects: tuple[int, ...] = ()
+    #: Bytes received on the wire (before decompression).
+    wire_bytes: int = 0
+
+    def is_modified(self) -> bool:
+        """False for ``304 Not Modified``: nothing to parse, nothing to write."""
+        return self.status_code != 304
+
+    def is_success(self) -> bool:
+        return self.error is None and self.status_code is not None and 200 <= self.status_code < 300
+
+    def is_gone(self) -> bool:
+        return self.status_code == 410
+
+    def is_rate_limited(self) -> bool:
+        return self.status_code in RATE_LIMITED
+
+    def retry_after(self, now: datetime) -> float | None:
+        """Seconds the server asks to wait (delta-seconds or HTTP-date), on 429/503 only."""
+        if not self.is_rate_limited():
+            return None
+        return parse_retry_after(self.headers.get("retry-after"), now)
+
+    def max_age(self) -> float | None:
+        """``Cache-Control: max-age`` in seconds, if the response gives one (RFC 9111 §5.2.2.1)."""
+        return parse_max_age(self.headers.get("cache-control"))
+
+    def permanent_url(self) -> str | None:
+        """The new address when every redirect followed was permanent (301/308), else None."""
+        if self.redirects and all(code in PERMANENT_REDIRECTS for code in self.redirects):
+            return self.final_url if self.final_url != self.url else None
+        return None
+
+    @property
+    def etag(self) -> str | None:
+        return self.headers.get("etag")
+
+    @property
+    def last_modified(self) -> str | None:
+        return self.headers.get("last-modified")
+
+    def failure(self) -> str | None:
+        """The reason to record when this response is not a body to parse (nor a 304)."""
+        if self.error is not None:
+            return self.error
+        code = self.status_code
+        if code == 304 or (code is not None and 200 <= code < 300):
+            return None
+        reason = f"fetch: HTTP {code}"
+        if self.is_rate_limited() and self.headers.get("retry-after"):
+            reason += f" (Retry-After: {self.headers['retry-after']})"
+        return reason
 
 
-def make_client(settings: FetchSettings) -> httpx.Client:
-    timeout = httpx.Timeout(settings.timeout, connect=settings.connect_timeout)
-    return httpx.Client(
-        timeout=timeout,
-        follow_redirects=True,
-        max_redirects=settings.max_redirects,
-        headers={"User-Agent": USER_AGENT, "Accept": ACCEPT},
-    )
-
-
-def fetch(
-    client: httpx.Client,
-    url: str,
-    *,
-    etag: str | None,
-    last_modified: str | None,
-    max_bytes: int,
-) -> FetchResult:
-    """GET ``url`` conditionally; the body is read up to ``max_bytes`` after decompression."""
-    headers = {}
-    if etag:
-        headers["If-None-Match"] = etag
-    if last_modified:
-        headers["If-Modified-Since"] = last_modified
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Retry-After as seconds from ``now``: ``120`` or an HTTP-date (RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
     try:
-        with client.stream("GET", url, headers=headers) as response:
-            if response.status_code == 304:
-                return FetchResult(url, "not_modified", 304, etag=etag, last_modified=last_modified)
-            if response.status_code >= 400:
-                return FetchResult(
-                    url, "error", response.status_code, error=f"fetch: HTTP {response.status_code}"
-                )
-            body = _read_capped(response, max_bytes)
-            return FetchResult(
-                url,
-                "ok",
-                response.status_code,
-                body=body,
-                headers=dict(response.headers),
-                etag=response.headers.get("ETag"),
-                last_modified=response.headers.get("Last-Modified"),
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - now).total_seconds(), 0.0)
+
+
+def parse_max_age(value: str | None) -> float | None:
+    if not value:
+        return None
+    for directive in value.split(","):
+        name, _, arg = directive.strip().partition("=")
+        if name.strip().lower() == "max-age":
+            arg = arg.strip().strip('"')
+            if arg.isdigit():
+                return float(arg)
+    return None
+
+
+class _Decoder:
+    """Inflates a Content-Encoding a bounded amount at a time; refuses past ``cap`` bytes."""
+
+    def __init__(self, encoding: str, cap: int) -> None:
+        self.encoding = encoding
+        self.cap = cap
+        self.size = 0
+        self._raw_deflate_tried = False
+        self._done = False
+        self._z: zlib._Decompress | None = self._new()
+
+    def _new(self) -> zlib._Decompress | None:
+        if self.encoding in ("gzip", "x-gzip"):
+            return zlib.decompressobj(16 + zlib.MAX_WBITS)
+        if self.encoding == "deflate":
+            # "deflate" is meant to be zlib-wrapped (RFC 9110 §8.4.1.2); some servers send raw.
+            return zlib.decompressobj(zlib.MAX_WBITS)
+        return None
+
+    def feed(self, data: bytes) -> bytes:
+        if self._z is None:
+            return self._count(data)
+        out: list[bytes] = []
+        buf = data
+        while buf and not self._done:
+            try:
+                # Never ask for more than one byte past the cap: this is what stops a bomb.
+                chunk = self._z.decompress(buf, self.cap - self.size + 1)
+            except zlib.error as e:
+                if self.encoding == "deflate" and not self._raw_deflate_tried and not self.size:
+                    self._raw_deflate_tried = True
+                    self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+                    continue
+                raise FetchError(f"fetch: bad {self.encoding} body: {e}") from e
+            out.append(self._count(chunk))
+            buf = self._z.unconsumed_tail
+            if self._z.eof:
+                # A gzip body may hold several members (RFC 1952 §2.2); anything else after
+                # the end is trailing junk that clients ignore.
+                rest = self._z.unused_data
+                if rest[:2] == b"\x1f\x8b" and self.encoding in ("gzip", "x-gzip"):
+                    self._z = self._new()
+                    buf = rest
+                else:
+                    self._done = True
+        return b"".join(out)
+
+    def _count(self, chunk: bytes) -> bytes:
+        self.size += len(chunk)
+        if self.size > self.cap:
+            what = "after decompression " if self._z is not None else ""
+            raise FetchError(f"fetch: body larger than {self.cap} bytes {what}(refused)".strip())
+        return chunk
+
+
+class Fetcher:
+    """Async GETs with a global and a per-host concurrency limit, over a few clients."""
+
+    def __init__(self, settings: FetchSettings) -> None:
+        self.settings = settings
+        self._global = asyncio.Semaphore(settings.concurrency)
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+        timeout = httpx.Timeout(
+            settings.read_timeout,
+            connect=settings.connect_timeout,
+            pool=settings.timeout,
+        )
+        per_client = max(1, -(-settings.concurrency // settings.clients))
+        limits = httpx.Limits(
+            max_connections=settings.concurrency,
+            max_keepalive_connections=max(per_client, KEEPALIVE_PER_CLIENT),
+        )
+        self._clients = [
+            httpx.AsyncClient(
+                timeout=timeout,
+                limits=limits,
+                follow_redirects=True,
+                max_redirects=settings.max_redirects,
+                headers={
+                    "User-Agent": USER_AGENT,
+                    "Accept": ACCEPT,
+                    "Accept-Encoding": ACCEPT_ENCODING,
+                },
             )
-    except BodyTooLarge:
-        return FetchResult(url, "error", error=f"fetch: body larger than {max_bytes} bytes")
-    except httpx.TooManyRedirects:
-        return FetchResult(url, "error", error="fetch: too many redirects")
-    except httpx.TimeoutException as e:
-        return FetchResult(url, "error", error=f"fetch: timed out ({type(e).__name__})")
-    except httpx.HTTPError as e:
-        return FetchResult(url, "error", error=f"fetch: {type(e).__name__}: {e}")
+            for _ in range(settings.clients)
+        ]
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        for client in self._clients:
+            await client.aclose()
+
+    def _client_for(self, host: str) -> httpx.AsyncClient:
+        # The same host always goes to the same client, so its keep-alive connections are reused.
+        return self._clients[zlib.crc32(host.encode()) % len(self._clients)]
+
+    async def fetch(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchResponse:
+        """GET ``url`` conditionally, within the limits; never raises for a failing server."""
+        host = (urlsplit(url).hostname or "").lower()
+        per_host = self._hosts.setdefault(host, asyncio.Semaphore(self.settings.per_host))
+        # Per host first: a task waiting for its host must not hold a global slot.
+        async with per_host, self._global:
+            try:
+                async with asyncio.timeout(self.settings.timeout):
+                    return await self._get(self._client_for(host), url, etag, last_modified)
+            except TimeoutError:
+                return FetchResponse(
+                    url, url, None, error=f"fetch: timed out after {self.settings.timeout:g} s"
+                )
+
+    async def _get(
+        self,
+        client: httpx.AsyncClient,
+        url: str,
+        etag: str | None,
+        last_modified: str | None,
+    ) -> FetchResponse:
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        cap = self.settings.max_body_bytes
+        try:
+            async with client.stream("GET", url, headers=headers) as response:
+                info = dict(response.headers.items())  # httpx gives lower-case names
+                redirects = tuple(r.status_code for r in response.history)
+                final = str(response.url)
+                code = response.status_code
+                if not 200 <= code < 300:
+                    # Nothing to read: 304, errors, rate limits. The body is not wanted.
+                    return FetchResponse(url, final, code, info, redirects=redirects)
+                body, wire = await _read_capped(response, cap)
+                return FetchResponse(url, final, code, info, body, None, redirects, wire)
+        except FetchError as e:
+            return FetchResponse(url, url, None, error=str(e))
+        except httpx.TooManyRedirects:
+            return FetchResponse(
+                url, url, None, error=f"fetch: more than {self.settings.max_redirects} redirects"
+            )
+        except httpx.TimeoutException as e:
+            return FetchResponse(url, url, None, error=f"fetch: timed out ({type(e).__name__})")
+        except httpx.HTTPError as e:
+            return FetchResponse(url, url, None, error=f"fetch: {type(e).__name__}: {e}")
 
 
-def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
-    # iter_bytes yields decompressed data, so the cap also stops a gzip bomb early.
+async def _read_capped(response: httpx.Response, cap: int) -> tuple[bytes, int]:
+    declared = response.headers.get("content-length", "")
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
+        raise FetchError(f"fetch: unsupported Content-Encoding {encoding!r}")
+    if declared.isdigit() and int(declared) > cap:
+        raise FetchError(f"fetch: body larger than {cap} bytes (Content-Length {declared})")
+    decoder = _Decoder(encoding, cap)
     chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_bytes():
-        size += len(chunk)
-        if size > max_bytes:
-            raise BodyTooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
+    wire = 0
+    async for raw in response.aiter_raw():
+        wire += len(raw)
+        chunks.append(decoder.feed(raw))
+    return b"".join(chunks), wire
+
+
+def fetch_one(settings: FetchSettings, url: str) -> FetchResponse:
+    """One unconditional GET from synchronous code (``worker inspect``)."""
+
+    async def run() -> FetchResponse:
+        async with Fetcher(settings.model_copy(update={"clients": 1})) as fetcher:
+            return await fetcher.fetch(url)
+
+    return asyncio.run(run())

@@ -1,14 +1,28 @@
-"""Feed bytes to ``Entry`` records, with feedparser.
+"""Feed bytes to ``Entry`` records: RSS/Atom/CDF with feedparser, JSON Feed here.
 
 Feedparser is given bytes and the response headers, never a URL or a path:
-given a string that looks like one, it would go and fetch it itself.
+given a string that looks like one, it would go and fetch or open it itself.
+Entity declarations in a DOCTYPE are dropped by feedparser before parsing
+(``feedparser.encodings.replace_doctype``) and expat does not load external
+entities, so neither a billion-laughs feed nor one whose DOCTYPE points at a
+local file gets anything expanded (``tests/test_fetch.py`` checks both).
+
 A feed that is not well-formed ("bozo") still yields what feedparser could
-read; the problem is returned beside the entries, not raised.
+read; the problem is returned beside the entries, not raised. HTML bodies are
+sanitized (feedparser's sanitizer, then ``nh3`` as the last word); plain-text
+bodies stay ``text/plain`` so the normalizer escapes them rather than trusting
+them as markup.
+
+feedparser 6.0.x does not read JSON Feed (https://www.jsonfeed.org/version/1.1/),
+so ``application/feed+json`` bodies are read here.
+
+This module does not fetch and does not store.
 """
 
 from __future__ import annotations
 
 import calendar
+import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,10 +30,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
+import nh3
+from dateutil import parser as dateparser
 
 from worker.model import Entry
 
 HTML_TYPES = {"text/html", "application/xhtml+xml", "html", "xhtml"}
+JSON_FEED_VERSION_PREFIX = "https://jsonfeed.org/version/"
+#: Headers about the transfer, not the document: the body given here is already
+#: decoded, and feedparser must not act on them again.
+TRANSFER_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}
+#: RSS ``<ttl>`` is in minutes (RSS 2.0 specification, "ttl").
+TTL_UNIT_SECONDS = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,14 +50,26 @@ class ParseResult:
 
     entries: tuple[Entry, ...]
     title: str
-    #: Why the feed is not well-formed, when feedparser says so (entries may still be there).
+    #: Why the feed is not well-formed, when the parser says so (entries may still be there).
     error: str | None
+    #: Seconds the feed asks to be cached (RSS ``<ttl>``), if it says.
+    ttl: float | None = None
+    #: ``rss20``, ``atom10``, ``json11``…; empty when the bytes were not a feed.
+    version: str = ""
 
 
 def parse_feed(data: bytes, source: str, headers: Mapping[str, str] | None = None) -> ParseResult:
     """Parse feed bytes into entries of ``source``; never raises for bad input."""
+    if not isinstance(data, bytes):
+        # A str would be taken by feedparser as a URL or a file name to open.
+        raise TypeError("parse_feed takes the body as bytes")
+    headers = {
+        k.lower(): v for k, v in (headers or {}).items() if k.lower() not in TRANSFER_HEADERS
+    }
+    if _looks_like_json(data, headers.get("content-type", "")):
+        return parse_json_feed(data, source)
     try:
-        parsed = feedparser.parse(data, response_headers=dict(headers or {}))
+        parsed = feedparser.parse(data, response_headers=headers)
     except Exception as e:  # feedparser should not raise, but a parser bug must not stop a cycle
         return ParseResult((), "", f"parse: feedparser failed: {type(e).__name__}: {e}")
     feed_lang = parsed.feed.get("language")
@@ -46,11 +80,99 @@ def parse_feed(data: bytes, source: str, headers: Mapping[str, str] | None = Non
         error = f"parse: not well-formed: {type(exc).__name__}: {exc}"
     if not entries and error is None and not parsed.get("version"):
         error = "parse: not a feed (no RSS, Atom or JSON Feed found)"
-    return ParseResult(entries, parsed.feed.get("title", ""), error)
+    return ParseResult(
+        entries,
+        str(parsed.feed.get("title", "")),
+        error,
+        _ttl(parsed.feed.get("ttl")),
+        str(parsed.get("version") or ""),
+    )
+
+
+def _looks_like_json(data: bytes, content_type: str) -> bool:
+    if "json" in content_type.lower():
+        return True
+    return data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{"
+
+
+def parse_json_feed(data: bytes, source: str) -> ParseResult:
+    """JSON Feed 1.0/1.1 into entries; a body that is not one is an error, not an exception."""
+    try:
+        doc = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        return ParseResult((), "", f"parse: not valid JSON: {type(e).__name__}: {e}")
+    if not isinstance(doc, dict) or not str(doc.get("version", "")).startswith(
+        JSON_FEED_VERSION_PREFIX
+    ):
+        return ParseResult((), "", "parse: JSON without a JSON Feed version")
+    version = "json" + str(doc["version"]).removeprefix(JSON_FEED_VERSION_PREFIX).replace(".", "")
+    feed_lang = _str(doc.get("language"))
+    items = doc.get("items")
+    entries: list[Entry] = []
+    skipped = 0
+    for raw in items if isinstance(items, list) else []:
+        if not isinstance(raw, dict):
+            skipped += 1
+            continue
+        entries.append(_json_entry(raw, source, feed_lang))
+    error = None
+    if not isinstance(items, list):
+        error = "parse: JSON Feed without an items list"
+    elif skipped:
+        error = f"parse: {skipped} JSON Feed items were not objects"
+    return ParseResult(tuple(entries), _str(doc.get("title")) or "", error, None, version)
+
+
+def _json_entry(raw: dict[str, Any], source: str, feed_lang: str | None) -> Entry:
+    html = _str(raw.get("content_html"))
+    text = _str(raw.get("content_text"))
+    summary = _str(raw.get("summary"))
+    if html:
+        content, kind = nh3.clean(html), "text/html"
+    else:
+        content, kind = text or summary or "", "text/plain"
+    guid = raw.get("id")
+    return Entry(
+        source=source,
+        # The spec says id is a string, but numbers are common in the wild.
+        guid=str(guid) if isinstance(guid, str | int) and str(guid) else None,
+        link=_str(raw.get("url")) or _str(raw.get("external_url")),
+        title=_str(raw.get("title")),
+        content=content,
+        content_type=kind,
+        summary=summary,
+        published=_iso_date(raw.get("date_published") or raw.get("date_modified")),
+        language=_str(raw.get("language")) or feed_lang,
+    )
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _iso_date(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = dateparser.isoparse(value)
+    except (ValueError, OverflowError):
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _ttl(value: object) -> float | None:
+    try:
+        minutes = float(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return minutes * TTL_UNIT_SECONDS if minutes > 0 else None
 
 
 def _entry(e: Any, source: str, feed_lang: str | None) -> Entry:
     content, content_type, lang = _body(e)
+    summary = e.get("summary") or None
+    if summary and (e.get("summary_detail") or {}).get("type", "") in HTML_TYPES:
+        summary = nh3.clean(summary)
     return Entry(
         source=source,
         guid=e.get("id") or None,
@@ -58,7 +180,7 @@ def _entry(e: Any, source: str, feed_lang: str | None) -> Entry:
         title=e.get("title") or None,
         content=content,
         content_type=content_type,
-        summary=e.get("summary") or None,
+        summary=summary,
         published=_when(e.get("published_parsed") or e.get("updated_parsed")),
         language=lang or feed_lang,
     )
@@ -68,8 +190,10 @@ def _body(e: Any) -> tuple[str, str, str | None]:
     """The fullest body the entry has: ``content`` before ``summary``."""
     for detail in list(e.get("content") or []) + [e.get("summary_detail")]:
         if detail and detail.get("value"):
-            kind = "text/html" if detail.get("type", "") in HTML_TYPES else "text/plain"
-            return detail["value"], kind, detail.get("language")
+            if detail.get("type", "") in HTML_TYPES:
+                # feedparser sanitized it already; nh3 is the last word on what may pass.
+                return nh3.clean(detail["value"]), "text/html", detail.get("language")
+            return detail["value"], "text/plain", detail.get("language")
     return "", "text/plain", None
 
 

@@ -1,15 +1,30 @@
-"""Feed queries: subscriptions and what the worker remembers of each fetch."""
+"""Feed queries: subscriptions and what the worker remembers of each fetch.
+
+Subscriptions come from two places, both kept: ``[[feeds]]`` tables of the
+config file (``origin = 'config'``, synced on every cycle) and ``worker feeds
+add|import`` (``origin = 'command'``, held only here). A feed is *active* when
+it is in the config or was added by command.
+
+Due feeds are *claimed*: one atomic ``UPDATE … RETURNING`` sets a lease, so
+several workers sharing one PostgreSQL never fetch the same feed at once
+(``FOR UPDATE SKIP LOCKED`` skips rows another worker is claiming).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Literal
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.sql.elements import ColumnElement
 
 from worker.store.base import StoreBase
 from worker.store.tables import feeds
+
+ORIGIN_CONFIG = "config"
+ORIGIN_COMMAND = "command"
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,73 +37,204 @@ class FeedState:
     every: float | None
     etag: str | None
     last_modified: str | None
+    #: ``ok``, ``not_modified`` or ``error`` (``None``: never checked).
     last_status: str | None
     last_error: str | None
+    #: Consecutive errors; 0 after a success.
     error_count: int
     last_success_at: datetime | None
     last_checked_at: datetime | None
     next_check_at: datetime | None
+    #: Entries read from the feed, all fetches together.
     items_seen: int
+    #: Why the feed is no longer fetched (410 Gone); ``None`` while enabled.
     disabled_reason: str | None
+    fetch_url: str | None = None
+    origin: str = ORIGIN_CONFIG
+    title: str | None = None
+    last_http_status: int | None = None
+    last_error_at: datetime | None = None
+    items_new: int = 0
+    weekly_entries: int | None = None
+    ttl_seconds: float | None = None
+    lease_until: datetime | None = None
+
+    @property
+    def target(self) -> str:
+        """The URL to fetch: where a permanent redirect moved the feed, else its own."""
+        return self.fetch_url or self.url
+
+
+@dataclass(frozen=True, slots=True)
+class FeedUpdate:
+    """What one check decided for a feed; the store applies it as one statement."""
+
+    status: Literal["ok", "not_modified", "error"]
+    now: datetime
+    next_check_at: datetime | None
+    http_status: int | None = None
+    error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    items_seen: int = 0
+    items_new: int = 0
+    #: Only written when not ``None`` (a 304 keeps what the last parse found).
+    weekly_entries: int | None = None
+    ttl_seconds: float | None = None
+    title: str | None = None
+    #: A permanent redirect's target, to fetch from next time.
+    fetch_url: str | None = None
+    disabled_reason: str | None = None
 
 
 class FeedQueries(StoreBase):
     def sync_feeds(self, configured: Iterable[tuple[str, str, str, float | None]]) -> None:
         """Make the feeds table hold the configured subscriptions (url, name, category, every)."""
+        rows = list(configured)
+        if not rows:
+            return
         with self.engine.begin() as conn:
-            for url, name, category, every in configured:
+            for url, name, category, every in rows:
                 values = {"name": name, "category": category, "every": every}
                 conn.execute(
                     self._insert(feeds)
-                    .values(url=url, error_count=0, items_seen=0, **values)
+                    .values(url=url, error_count=0, items_seen=0, origin=ORIGIN_CONFIG, **values)
                     .on_conflict_do_update(index_elements=["url"], set_=values)
                 )
 
-    def feeds(self) -> list[FeedState]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(feeds).order_by(feeds.c.url))
-            return [FeedState(**r._mapping) for r in rows]
+    def add_feed(self, url: str, *, name: str = "", category: str = "") -> bool:
+        """Subscribe by command; False when the URL is already subscribed (either way)."""
+        with self.engine.begin() as conn:
+            inserted = conn.execute(
+                self._insert(feeds)
+                .values(
+                    url=url,
+                    name=name,
+                    category=category,
+                    error_count=0,
+                    items_seen=0,
+                    items_new=0,
+                    origin=ORIGIN_COMMAND,
+                )
+                .on_conflict_do_nothing(index_elements=["url"])
+            ).rowcount
+        return bool(inserted)
 
-    def due_feeds(self, urls: Sequence[str], *, now: datetime) -> list[FeedState]:
-        """The configured feeds whose next check has come, not disabled."""
-        query = (
-            select(feeds)
-            .where(
-                feeds.c.url.in_(list(urls)),
-                feeds.c.disabled_reason.is_(None),
-                or_(feeds.c.next_check_at.is_(None), feeds.c.next_check_at <= now),
-            )
-            .order_by(feeds.c.next_check_at, feeds.c.url)
-        )
+    def remove_feed(self, url: str) -> Literal["removed", "config", "missing"]:
+        """Unsubscribe a feed added by command; a config feed is removed from the file."""
+        with self.engine.begin() as conn:
+            origin = conn.scalar(select(feeds.c.origin).where(feeds.c.url == url))
+            if origin is None:
+                return "missing"
+            if origin != ORIGIN_COMMAND:
+                return "config"
+            conn.execute(delete(feeds).where(feeds.c.url == url))
+        return "removed"
+
+    def feeds(self, configured: Sequence[str] | None = None) -> list[FeedState]:
+        """Every feed row, or only the active ones when the configured URLs are given."""
+        query = select(feeds).order_by(feeds.c.url)
+        if configured is not None:
+            query = query.where(_active(configured))
         with self.engine.connect() as conn:
             return [FeedState(**r._mapping) for r in conn.execute(query)]
 
-    def record_feed_result(
-        self,
-        url: str,
-        *,
-        status: str,
-        now: datetime,
-        next_check_at: datetime,
-        error: str | None = None,
-        etag: str | None = None,
-        last_modified: str | None = None,
-        items_seen: int = 0,
-        disabled_reason: str | None = None,
-    ) -> None:
-        values: dict[str, object] = {
-            "last_status": status,
-            "last_checked_at": now,
-            "next_check_at": next_check_at,
-            "items_seen": feeds.c.items_seen + items_seen,
-        }
-        if status == "error":
-            values.update(last_error=error, error_count=feeds.c.error_count + 1)
-        else:
-            values.update(last_success_at=now, error_count=0, last_error=None)
-            if status == "ok":
-                values.update(etag=etag, last_modified=last_modified)
-        if disabled_reason:
-            values["disabled_reason"] = disabled_reason
+    def due_feeds(self, urls: Sequence[str], *, now: datetime) -> list[FeedState]:
+        """The active feeds whose next check has come, not disabled (read only; see claim)."""
+        query = select(feeds).where(_due(urls, now)).order_by(feeds.c.next_check_at, feeds.c.url)
+        with self.engine.connect() as conn:
+            return [FeedState(**r._mapping) for r in conn.execute(query)]
+
+    def claim_due_feeds(
+        self, configured: Sequence[str], *, now: datetime, lease: float, limit: int | None = None
+    ) -> list[FeedState]:
+        """Claim the due feeds for ``lease`` seconds, atomically, and return them."""
+        pick = (
+            select(feeds.c.url)
+            .where(_due(configured, now))
+            .order_by(feeds.c.next_check_at, feeds.c.url)
+        )
+        if limit is not None:
+            pick = pick.limit(limit)
+        if self.engine.dialect.name == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+        # SQLite runs one writer at a time, so the same statement is atomic there too.
+        claim = (
+            update(feeds)
+            .where(feeds.c.url.in_(pick.scalar_subquery()))
+            .values(lease_until=now + timedelta(seconds=lease))
+            .returning(*feeds.c)
+        )
         with self.engine.begin() as conn:
-            conn.execute(update(feeds).where(and_(feeds.c.url == url)).values(**values))
+            rows = [FeedState(**r._mapping) for r in conn.execute(claim)]
+        return sorted(
+            rows, key=lambda f: (f.next_check_at.timestamp() if f.next_check_at else 0.0, f.url)
+        )
+
+    def record_feed_result(self, url: str, result: FeedUpdate) -> None:
+        """Apply one check's outcome, and release the claim."""
+        values: dict[str, object] = {
+            "last_status": result.status,
+            "last_checked_at": result.now,
+            "next_check_at": result.next_check_at,
+            "last_http_status": result.http_status,
+            "lease_until": None,
+        }
+        if result.status == "error":
+            values.update(
+                last_error=result.error,
+                last_error_at=result.now,
+                error_count=feeds.c.error_count + 1,
+            )
+        else:
+            values.update(last_success_at=result.now, error_count=0, last_error=None)
+        if result.status == "ok":
+            values.update(
+                etag=result.etag,
+                last_modified=result.last_modified,
+                items_seen=feeds.c.items_seen + result.items_seen,
+                items_new=feeds.c.items_new + result.items_new,
+                ttl_seconds=result.ttl_seconds,
+            )
+            if result.title:
+                values["title"] = result.title[:2000]
+            if result.error:
+                # A bozo feed that still gave entries: ok, but say what was wrong with it.
+                values["last_error"] = result.error
+        elif result.status == "not_modified":
+            if result.etag:
+                values["etag"] = result.etag
+            if result.last_modified:
+                values["last_modified"] = result.last_modified
+        if result.weekly_entries is not None:
+            values["weekly_entries"] = result.weekly_entries
+        if result.fetch_url:
+            values["fetch_url"] = result.fetch_url
+        if result.disabled_reason:
+            values["disabled_reason"] = result.disabled_reason
+        with self.engine.begin() as conn:
+            conn.execute(update(feeds).where(feeds.c.url == url).values(**values))
+
+    def enable_feed(self, url: str) -> bool:
+        """Clear a disabled feed's reason so it is fetched again on the next cycle."""
+        with self.engine.begin() as conn:
+            return bool(
+                conn.execute(
+                    update(feeds)
+                    .where(feeds.c.url == url)
+                    .values(disabled_reason=None, next_check_at=None, error_count=0)
+                ).rowcount
+            )
+
+
+def _active(configured: Sequence[str]) -> ColumnElement[bool]:
+    return or_(feeds.c.url.in_(list(configured)), feeds.c.origin == ORIGIN_COMMAND)
+
+
+def _due(configured: Sequence[str], now: datetime) -> ColumnElement[bool]:
+    return (
+        _active(configured)
+        & feeds.c.disabled_reason.is_(None)
+        & or_(feeds.c.next_check_at.is_(None), feeds.c.next_check_at <= now)
+        & or_(feeds.c.lease_until.is_(None), feeds.c.lease_until <= now)
+    )

@@ -97,6 +97,22 @@ feeds = Table(
     Column("next_check_at", UtcDateTime(), index=True),
     Column("items_seen", Integer, nullable=False, default=0),
     Column("disabled_reason", Text),
+    #: Where the feed is fetched from when a 301/308 moved it; NULL means ``url``.
+    Column("fetch_url", String(2048)),
+    #: ``config`` (a ``[[feeds]]`` table) or ``command`` (``worker feeds add|import``).
+    Column("origin", String(16), nullable=False, default="config", server_default="config"),
+    #: The feed's own title, from its last parse.
+    Column("title", Text),
+    Column("last_http_status", Integer),
+    Column("last_error_at", UtcDateTime()),
+    #: Items stored for the first time, all fetches together.
+    Column("items_new", Integer, nullable=False, default=0, server_default="0"),
+    #: Entries the feed published in the week before its last successful parse.
+    Column("weekly_entries", Integer),
+    #: Seconds the feed asks to be cached (RSS ``<ttl>``).
+    Column("ttl_seconds", Float),
+    #: A worker holds a claimed feed until then; after that it is claimable again.
+    Column("lease_until", UtcDateTime()),
 )
 
 #: Named leases: the seed-folder scan and publishing run in one process at a time.
