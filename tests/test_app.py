@@ -44,7 +44,7 @@ def test_a_cycle_ingests_a_feed_and_the_seed_folder(
         by_source = {r.source: r for r in report.sources}
         assert by_source[feed_url].status == "ok" and by_source[feed_url].created == 2
         assert by_source[f"seed:{SEED_FILE.name}"].created == 1
-        assert set(report.published) == {"atom.xml", "rss.xml"}
+        assert {"atom.xml", "rss.xml", "feed.json", "events.ics"} <= set(report.published)
         stored = worker.store.items(relevant_only=False)
         assert len(stored) == 3
         (state,) = worker.store.feeds()

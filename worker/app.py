@@ -33,7 +33,7 @@ from worker.metrics import Metrics
 from worker.model import Entry, Item
 from worker.pipeline import process
 from worker.pipeline.profile import Profile, load_profile
-from worker.publish import render_all, write_all
+from worker.publish import Snapshot, render_all, write_all
 from worker.sources import seeds
 from worker.sources.feeds import Fetcher, FetchResponse
 from worker.store import Store, connect, migrate
@@ -240,7 +240,8 @@ class Worker:
     def publish(self) -> list[str]:
         """Render every output from the store and write the files whose bytes changed."""
         stored = self.store.items(relevant_only=True, limit=self.settings.publish.window)
-        written = write_all(render_all(stored, self.settings.publish), self.settings.feeds_dir)
+        snapshot = Snapshot(window=tuple(stored), today=self.clock().date())
+        written = write_all(render_all(snapshot, self.settings.publish), self.settings.feeds_dir)
         if written:
             log_fields(log, logging.INFO, "published", files=",".join(written), entries=len(stored))
         return written

@@ -94,6 +94,18 @@ class PublishSettings(_Strict):
     #: How many of the newest entries a feed carries.
     window: int = Field(50, ge=1, le=10000)
     author: str = "smartmfg-events-worker"
+    #: A WebSub hub (https://www.w3.org/TR/websub/): when set, every feed carries
+    #: ``rel=hub`` and the hub is pinged after each publish that changed a feed.
+    hub: str = ""
+    #: Seconds to wait for the hub's answer to a publish ping.
+    hub_timeout: float = Field(10, gt=0)
+
+    @field_validator("base_url", "hub")
+    @classmethod
+    def _http_url_or_empty(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
 
 
 class FeedSource(_Strict):

@@ -1,22 +1,84 @@
-"""The feed sink: render the newest relevant items and write the files that changed."""
+"""The feed sink: render the newest relevant items and write the files that changed.
+
+``render_all`` is pure: the same snapshot gives the same bytes, so an
+unchanged store leaves every file (and its ETag) as it was. ``write_all`` is
+the only step that touches the disk.
+
+Files, under the output folder (served at ``/feeds/…``, the page at ``/``)::
+
+    atom.xml rss.xml feed.json events.ics     every language
+    zh/…  en/…                                one language each (mixed documents in both)
+    index.html                                the page people land on
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from worker.config import PublishSettings
 from worker.model import StoredItem
+from worker.publish.calendar import render_ics
 from worker.publish.files import write_if_changed
-from worker.publish.syndication import render_atom, render_rss
+from worker.publish.jsonfeed import render_json
+from worker.publish.syndication import FeedMeta, render_atom, render_rss
+
+#: The language variants: folder, BCP 47 tag, the title's suffix.
+LANGUAGES: tuple[tuple[str, str], ...] = (("zh", "中文"), ("en", "English"))
+#: The pipeline's languages each variant carries: a mixed document belongs to both.
+VARIANT_LANGS: Mapping[str, tuple[str, ...]] = {"zh": ("zh", "mixed"), "en": ("en", "mixed")}
+#: The files every variant has; the server picks their content types by name.
+FEED_FILES = ("atom.xml", "rss.xml", "feed.json", "events.ics")
 
 
-def render_all(stored: Sequence[StoredItem], settings: PublishSettings) -> dict[str, bytes]:
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What one publish renders, read from the store in one go; pure data."""
+
+    #: The newest entries of every language, newest first (the feed window). A language
+    #: variant carries the entries of its language from this window.
+    window: tuple[StoredItem, ...]
+    #: The day the page splits its "upcoming" and "recent" lists on; the page (only)
+    #: changes when an event moves from one to the other.
+    today: date | None = None
+
+
+def variants(settings: PublishSettings) -> list[FeedMeta]:
+    main = FeedMeta(prefix="", language=None, title=settings.title)
+    return [main] + [
+        FeedMeta(prefix=f"{lang}/", language=lang, title=f"{settings.title} · {label}")
+        for lang, label in LANGUAGES
+    ]
+
+
+def _in_variant(stored: StoredItem, meta: FeedMeta) -> bool:
+    return meta.language is None or stored.item.doc.lang in VARIANT_LANGS[meta.language]
+
+
+def render_all(
+    snapshot: Snapshot | Sequence[StoredItem], settings: PublishSettings
+) -> dict[str, bytes]:
     """Every published file, by its path under the output folder."""
-    return {
-        "atom.xml": render_atom(stored, settings),
-        "rss.xml": render_rss(stored, settings),
-    }
+    if not isinstance(snapshot, Snapshot):
+        snapshot = Snapshot(window=tuple(snapshot))
+    outputs: dict[str, bytes] = {}
+    for meta in variants(settings):
+        entries = [s for s in snapshot.window if _in_variant(s, meta)]
+        p = meta.prefix
+        outputs[p + "atom.xml"] = render_atom(entries, settings, meta)
+        outputs[p + "rss.xml"] = render_rss(entries, settings, meta)
+        outputs[p + "feed.json"] = render_json(entries, settings, meta)
+        outputs[p + "events.ics"] = render_ics(
+            entries, settings, name=meta.title, language=meta.language
+        )
+    return outputs
+
+
+def feed_paths(settings: PublishSettings) -> list[str]:
+    """The syndication feeds (not the calendar or the page): what a WebSub hub is told about."""
+    return [m.prefix + name for m in variants(settings) for name in FEED_FILES[:3]]
 
 
 def write_all(outputs: dict[str, bytes], folder: Path) -> list[str]:

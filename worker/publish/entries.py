@@ -1,18 +1,45 @@
-"""What a published entry says: its HTML body with the event's facts, its categories.
+"""What a published entry says: its HTML body with the event's facts, its sources, its language.
 
-Pure functions shared by every output format.
+Pure functions shared by every output format (Atom, RSS, JSON Feed, iCalendar,
+the HTML page); none of them reads the clock, the store or the disk.
 """
 
 from __future__ import annotations
 
 from html import escape
 
+import nh3
+
 from worker.model import EventFacts, StoredItem
+
+#: BCP 47 tags for the languages the pipeline detects. A "mixed" document gets
+#: no tag of its own: it inherits the feed's, which is better than a guess.
+LANGUAGE_TAGS = {"zh": "zh", "en": "en"}
 
 
 def entry_link(stored: StoredItem, base_url: str) -> str:
     """The entry's own link, or its anchor on the index page when the source had none."""
     return stored.item.doc.link or f"{base_url.rstrip('/')}/#item-{stored.id}"
+
+
+def entry_title(stored: StoredItem) -> str:
+    return stored.item.event.title or stored.item.doc.title
+
+
+def language_tag(stored: StoredItem) -> str | None:
+    """The entry's BCP 47 language tag (RFC 5646), or None when it is mixed or unknown."""
+    return LANGUAGE_TAGS.get(stored.item.doc.lang)
+
+
+def sources(stored: StoredItem) -> list[str]:
+    """Every report of the event: the primary link first, then the related ones, once each."""
+    links = [stored.item.doc.link] if stored.item.doc.link else []
+    return list(dict.fromkeys([*links, *stored.related]))
+
+
+def related(stored: StoredItem) -> list[str]:
+    """The further reports of the event, without the primary link."""
+    return [link for link in sources(stored) if link != stored.item.doc.link]
 
 
 def date_range(event: EventFacts) -> str | None:
@@ -40,12 +67,29 @@ def facts_html(event: EventFacts) -> str:
     body = "".join(
         f"<dt>{escape(label)}</dt><dd>{escape(value)}</dd>" for label, value in rows if value
     )
-    return f'<dl class="event">{body}</dl>' if body else ""
+    return f"<dl>{body}</dl>" if body else ""
+
+
+def sources_html(stored: StoredItem) -> str:
+    """Every report of the event as a list of links, so a reader can check each one."""
+    links = sources(stored)
+    if not links:
+        return ""
+    items = "".join(f'<li><a href="{escape(u)}">{escape(u)}</a></li>' for u in links)
+    return f"<p>Sources:</p><ul>{items}</ul>"
 
 
 def content_html(stored: StoredItem) -> str:
-    """Facts first (what a reader scans for), then the sanitized article."""
-    return facts_html(stored.item.event) + stored.item.doc.html
+    """Facts first (what a reader scans for), the sources, then the article; sanitized.
+
+    The article HTML was sanitized when it was ingested; it is cleaned again
+    here because this is the last step before it reaches a reader, and the
+    store may hold items written by older versions. The sanitizer runs last.
+    """
+    lang = language_tag(stored)
+    opening = f'<div lang="{lang}">' if lang else "<div>"
+    body = facts_html(stored.item.event) + sources_html(stored) + stored.item.doc.html
+    return nh3.clean(opening + body + "</div>")
 
 
 def categories(stored: StoredItem) -> list[str]:

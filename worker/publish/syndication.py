@@ -1,47 +1,153 @@
-"""Atom and RSS documents with feedgen, deterministic byte for byte.
+"""Atom (RFC 4287) and RSS 2.0 documents with feedgen, deterministic byte for byte.
 
 Nothing in the output depends on the time of publishing: the feed's
 ``updated`` / ``lastBuildDate`` is the newest entry's ``updated``, so an
 unchanged store gives unchanged bytes and pollers get 304.
 
-feedgen 1.0.0 quirks handled here: ``add_entry`` prepends by default (we
-append, newest first as given); ``updated`` defaults to now (always set).
+feedgen 1.0.0 faults handled here (each has a test in tests/test_publish.py):
+
+- An entry's ``<link>`` is written with ``href`` only: ``rel``, ``type`` and
+  ``hreflang`` are dropped (python-feedgen issue 135; the loop variable is
+  shadowed by the new element). Every entry link would then be "alternate",
+  and several alternates of one type break RFC 4287 §4.1.1. The entry
+  extension below removes those elements and writes the links itself.
+- ``updated`` (and RSS ``lastBuildDate``) default to now: always set here.
+- ``add_entry`` prepends by default: we append, keeping newest first as given.
+- RSS keeps only the first ``rel=self`` atom:link and drops ``rel=hub``: the
+  feed extension writes the WebSub hub link (https://www.w3.org/TR/websub/#discovery).
+- The RSS channel's ``<link>`` is the *last* link given, whatever its ``rel``:
+  the alternate (the page) is always added last.
+- Elements are built without a namespace under a literal ``xmlns`` attribute,
+  so the extensions below add plain ``link`` elements to Atom too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from feedgen.feed import FeedGenerator
+from lxml import etree
 
 from worker.config import PublishSettings
 from worker.model import StoredItem
-from worker.publish.entries import categories, content_html, entry_link
+from worker.publish.entries import (
+    categories,
+    content_html,
+    entry_link,
+    entry_title,
+    language_tag,
+    related,
+)
 
 #: The feed's ``updated`` when it has no entries: a fixed instant, not "now".
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ATOM_NS = "http://www.w3.org/2005/Atom"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+#: The name the extensions are registered under on the generator and its entries.
+EXTENSION = "worker_links"
+GENERATOR = "smartmfg-events-worker"
 
 
-def feed_urls(settings: PublishSettings) -> dict[str, str]:
-    base = settings.base_url.rstrip("/")
-    return {
-        "home": base + "/",
-        "atom": base + "/feeds/atom.xml",
-        "rss": base + "/feeds/rss.xml",
-    }
+@dataclass(frozen=True, slots=True)
+class FeedMeta:
+    """One published feed: which language variant, and where it is served."""
+
+    #: Folder under the output folder: ``""`` for the main feeds, ``"zh/"``, ``"en/"``.
+    prefix: str
+    #: BCP 47 tag of the variant; None for the main feed (all languages).
+    language: str | None
+    title: str
 
 
-def build_generator(stored: Sequence[StoredItem], settings: PublishSettings) -> FeedGenerator:
-    urls = feed_urls(settings)
+def feed_url(settings: PublishSettings, meta: FeedMeta, name: str) -> str:
+    return f"{settings.base_url.rstrip('/')}/feeds/{meta.prefix}{name}"
+
+
+def home_url(settings: PublishSettings) -> str:
+    return settings.base_url.rstrip("/") + "/"
+
+
+def _atom_link(parent: etree._Element, tag: str, attrs: dict[str, str | None]) -> None:
+    etree.SubElement(parent, tag, {k: v for k, v in attrs.items() if v})
+
+
+class _FeedLinks:
+    """Feed-level extension: WebSub ``hub`` and ``self`` links in RSS (Atom has them natively)."""
+
+    def __init__(self) -> None:
+        self.hub: str | None = None
+        self.self_url: str | None = None
+
+    def extend_ns(self) -> dict[str, str]:
+        return {}
+
+    def extend_atom(self, feed: etree._Element) -> etree._Element:
+        return feed
+
+    def extend_rss(self, feed: etree._Element) -> etree._Element:
+        channel = feed.find("channel")
+        if self.hub and channel is not None:
+            _atom_link(channel, f"{{{ATOM_NS}}}link", {"rel": "hub", "href": self.hub})
+        return feed
+
+
+class _EntryLinks:
+    """Entry-level extension: the entry's links with their ``rel``/``type``, and ``xml:lang``."""
+
+    def __init__(self) -> None:
+        self.links: list[dict[str, str | None]] = []
+        self.lang: str | None = None
+
+    def extend_ns(self) -> dict[str, str]:
+        return {}
+
+    def extend_atom(self, entry: etree._Element) -> etree._Element:
+        for broken in entry.findall("link"):
+            entry.remove(broken)
+        for attrs in self.links:
+            _atom_link(entry, "link", attrs)
+        if self.lang:
+            entry.set(XML_LANG, self.lang)
+        return entry
+
+    def extend_rss(self, item: etree._Element) -> etree._Element:
+        return item
+
+
+def build_generator(
+    stored: Sequence[StoredItem],
+    settings: PublishSettings,
+    meta: FeedMeta,
+    *,
+    self_url: str,
+    self_type: str,
+    atom: bool,
+) -> FeedGenerator:
+    """A generator holding the feed, its links and its entries."""
     fg = FeedGenerator()
-    fg.id(urls["home"])
-    fg.title(settings.title)
+    fg.register_extension(EXTENSION, _FeedLinks, _EntryLinks, atom=True, rss=True)
+    ext: _FeedLinks = getattr(fg, EXTENSION)
+    ext.hub = settings.hub or None
+    ext.self_url = self_url
+    fg.id(home_url(settings) + (f"feeds/{meta.prefix}" if meta.prefix else ""))
+    fg.title(meta.title)
     fg.subtitle(settings.subtitle)
     fg.description(settings.subtitle)
     fg.author({"name": settings.author})
-    fg.link(href=urls["home"], rel="alternate", type="text/html")
-    fg.generator("smartmfg-events-worker")
+    # In RSS, feedgen writes rel=self as <atom:link>, which the RSS profile recommends.
+    fg.link(href=self_url, rel="self", type=self_type)
+    if settings.hub and atom:
+        # Atom writes every feed-level link itself; RSS gets rel=hub from the extension.
+        fg.link(href=settings.hub, rel="hub")
+    fg.link(href=home_url(settings), rel="alternate", type="text/html")
+    fg.generator(GENERATOR)
+    # RSS <docs> points at the RSS Advisory Board's specification, the profile we follow.
+    fg.docs("https://www.rssboard.org/rss-specification")
+    if meta.language:
+        # RSS <language>, and xml:lang on the Atom <feed>.
+        fg.language(meta.language)
     newest = max((s.updated for s in stored), default=EPOCH)
     fg.updated(newest)
     fg.lastBuildDate(newest)
@@ -50,8 +156,17 @@ def build_generator(stored: Sequence[StoredItem], settings: PublishSettings) -> 
         fe = fg.add_entry(order="append")
         fe.id(f"urn:uuid:{s.id}")
         fe.guid(f"urn:uuid:{s.id}", permalink=False)
-        fe.title(item.event.title or item.doc.title)
-        fe.link(href=entry_link(s, settings.base_url), rel="alternate", type="text/html")
+        fe.title(entry_title(s))
+        link = entry_link(s, settings.base_url)
+        # Sets RSS <link>; the Atom element feedgen writes for it is replaced below.
+        fe.link(href=link, rel="alternate")
+        entry_ext: _EntryLinks = getattr(fe, EXTENSION)
+        lang = language_tag(s)
+        entry_ext.lang = lang
+        entry_ext.links = [
+            {"rel": "alternate", "type": "text/html", "href": link, "hreflang": lang}
+        ]
+        entry_ext.links += [{"rel": "related", "type": "text/html", "href": u} for u in related(s)]
         fe.published(s.first_seen)
         fe.updated(s.updated)
         if item.doc.summary:
@@ -62,14 +177,17 @@ def build_generator(stored: Sequence[StoredItem], settings: PublishSettings) -> 
     return fg
 
 
-def render_atom(stored: Sequence[StoredItem], settings: PublishSettings) -> bytes:
-    fg = build_generator(stored, settings)
-    fg.link(href=feed_urls(settings)["atom"], rel="self", type="application/atom+xml")
-    return fg.atom_str(pretty=True)
+def render_atom(stored: Sequence[StoredItem], settings: PublishSettings, meta: FeedMeta) -> bytes:
+    url = feed_url(settings, meta, "atom.xml")
+    fg = build_generator(
+        stored, settings, meta, self_url=url, self_type="application/atom+xml", atom=True
+    )
+    return bytes(fg.atom_str(pretty=True))
 
 
-def render_rss(stored: Sequence[StoredItem], settings: PublishSettings) -> bytes:
-    fg = build_generator(stored, settings)
-    # In RSS, feedgen writes rel=self as <atom:link>, which the RSS profile recommends.
-    fg.link(href=feed_urls(settings)["rss"], rel="self", type="application/rss+xml")
-    return fg.rss_str(pretty=True)
+def render_rss(stored: Sequence[StoredItem], settings: PublishSettings, meta: FeedMeta) -> bytes:
+    url = feed_url(settings, meta, "rss.xml")
+    fg = build_generator(
+        stored, settings, meta, self_url=url, self_type="application/rss+xml", atom=False
+    )
+    return bytes(fg.rss_str(pretty=True))

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
@@ -67,6 +68,8 @@ items = Table(
     #: The whole item (document, relevance, event) as JSON, for publishing and rescoring.
     Column("data", JSON, nullable=False),
 )
+#: The publisher's window (newest relevant first) read in index order: migration 0004.
+Index("ix_items_publish", items.c.relevant, items.c.first_seen.desc(), items.c.id)
 
 #: Seed files by path, so an unchanged file is not processed again.
 seed_files = Table(
