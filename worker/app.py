@@ -31,6 +31,7 @@ from worker.ingest import (
 from worker.logs import log_fields
 from worker.metrics import Metrics
 from worker.model import Entry, Item
+from worker.notify import DeliveryReport, Notifier
 from worker.pipeline import process
 from worker.pipeline.profile import Profile, load_profile
 from worker.publish import Snapshot, render_all, write_all
@@ -103,6 +104,8 @@ class Worker:
         self.store = store
         #: Set on shutdown: jobs stop between sources and leave the rest for next time.
         self.stopping = stopping or threading.Event()
+        #: Webhooks: subscribers' secrets are read here, so a bad one stops start-up.
+        self.notifier = Notifier(settings, self.store, clock=clock)
 
     def close(self) -> None:
         """Close the database connections and stop the parse processes."""
@@ -246,10 +249,31 @@ class Worker:
             log_fields(log, logging.INFO, "published", files=",".join(written), entries=len(stored))
         return written
 
+    def deliver(self) -> DeliveryReport:
+        """Post the webhook deliveries that are due now (retries included), then return."""
+        report = self.notifier.deliver(self.stopping)
+        if report.attempted:
+            log_fields(
+                log,
+                logging.INFO,
+                "delivered",
+                attempted=report.attempted,
+                delivered=report.delivered,
+                retried=report.retried,
+                dead=report.dead,
+            )
+        for subscriber, reason in report.disabled.items():
+            log_fields(
+                log, logging.WARNING, "subscriber disabled", subscriber=subscriber, reason=reason
+            )
+        return report
+
     def cycle(self) -> CycleReport:
-        """One full cycle: seeds, feeds, publish. What ``worker once`` runs."""
+        """One full cycle: seeds, feeds, publish, deliver webhooks. What ``worker once`` runs."""
         sources = self.ingest_seeds() + self.ingest_feeds()
-        return CycleReport(tuple(sources), tuple(self.publish()))
+        report = CycleReport(tuple(sources), tuple(self.publish()))
+        self.deliver()
+        return report
 
     # -- helpers ---------------------------------------------------------------
 
@@ -261,7 +285,9 @@ class Worker:
     def _store_items(self, source: str, items: Iterable[Item]) -> SourceReport:
         created = updated = 0
         for item in items:
-            change = self.store.save_item(item, now=self.clock()).change
+            now = self.clock()
+            announce = self.notifier.announcer(item, now)
+            change = self.store.save_item(item, now=now, on_change=announce).change
             created += change == "created"
             updated += change == "updated"
         return SourceReport(source, "ok", created=created, updated=updated)

@@ -123,6 +123,90 @@ class FeedSource(_Strict):
         return value
 
 
+#: The events a subscriber can ask for.
+WebhookEvent = Literal["item.created", "item.updated"]
+#: Svix's retry schedule (https://docs.svix.com/retries): seconds to wait after
+#: each failed attempt; after the last one the delivery is dead-lettered.
+DEFAULT_RETRY_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
+
+
+class WebhookSubscriber(_Strict):
+    """One ``[[webhooks]]`` table: where to post, with which secret, and what to send."""
+
+    url: str
+    #: ``env:NAME`` or ``file:PATH`` naming a ``whsec_…`` secret; never the secret itself.
+    secret: str
+    #: The subscriber's name in ``worker webhooks list|replay``; empty means the URL.
+    name: str = ""
+    events: tuple[WebhookEvent, ...] = ("item.created", "item.updated")
+    #: Only items in these languages (``en``, ``zh``; ``mixed`` matches either); empty: all.
+    languages: tuple[str, ...] = ()
+    #: Only items with at least one of these topics; empty: all.
+    topics: tuple[str, ...] = ()
+    #: Only items scoring at least this.
+    min_score: float | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("secret")
+    @classmethod
+    def _reference(cls, value: str) -> str:
+        kind, _, name = value.partition(":")
+        if kind not in ("env", "file") or not name:
+            raise ValueError("must be 'env:NAME' or 'file:PATH', not a literal secret")
+        return value
+
+    @property
+    def id(self) -> str:
+        return self.name or self.url
+
+
+class DeliverySettings(_Strict):
+    """How webhook deliveries are made: the ``[delivery]`` table."""
+
+    #: Seconds between delivery runs of ``worker run``.
+    every: float = Field(2, gt=0)
+    #: Seconds to wait after each failed attempt (a comma-separated list from the environment).
+    retry_schedule: tuple[float, ...] = Field(DEFAULT_RETRY_SCHEDULE, min_length=1)
+    #: Each wait is stretched or shrunk by up to this fraction, at random, so that
+    #: retries of many deliveries do not all land on a recovering receiver at once.
+    jitter: float = Field(0.1, ge=0, lt=1)
+    #: Seconds for one attempt, connect included.
+    timeout: float = Field(15, gt=0)
+    connect_timeout: float = Field(5, gt=0)
+    #: Attempts in flight at once, all subscribers together, and per subscriber.
+    concurrency: int = Field(50, ge=1)
+    per_subscriber_concurrency: int = Field(10, ge=1)
+    #: Bytes of a response body read (kept for the error message); the rest is dropped.
+    max_response_bytes: int = Field(64 * 1024, ge=0)
+    #: Seconds a claimed delivery stays with one worker; a killed worker's claims
+    #: become claimable again after this.
+    lease: float = Field(120, gt=0)
+    #: A ``Retry-After`` longer than this is cut to it.
+    max_retry_after: float = Field(86400, gt=0)
+    #: Post to loopback, private and link-local addresses (tests, private deployments).
+    allow_private_targets: bool = False
+
+    @field_validator("retry_schedule", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("retry_schedule")
+    @classmethod
+    def _positive(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if any(delay < 0 for delay in value):
+            raise ValueError("delays must be zero or more seconds")
+        return value
+
+
 class Settings(_Strict):
     data_dir: Path = Path("data")
     seeds_dir: Path = Path("seeds")
@@ -137,8 +221,22 @@ class Settings(_Strict):
     relevance: RelevanceSettings = RelevanceSettings()
     publish: PublishSettings = PublishSettings()
     feeds: tuple[FeedSource, ...] = ()
+    webhooks: tuple[WebhookSubscriber, ...] = ()
+    delivery: DeliverySettings = DeliverySettings()
     #: Where the settings came from, for messages; not a key.
     source_path: str = Field("(defaults)", exclude=True)
+
+    @field_validator("webhooks")
+    @classmethod
+    def _unique_subscribers(
+        cls, value: tuple[WebhookSubscriber, ...]
+    ) -> tuple[WebhookSubscriber, ...]:
+        seen: set[str] = set()
+        for subscriber in value:
+            if subscriber.id in seen:
+                raise ValueError(f"two subscribers named {subscriber.id!r}; give each a `name`")
+            seen.add(subscriber.id)
+        return value
 
     @property
     def db_url(self) -> str:

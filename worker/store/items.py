@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, func, select, update
 
 from worker.model import Item, StoredItem, item_from_dict, item_to_dict
 from worker.store.base import StoreBase
@@ -25,13 +26,24 @@ class SaveResult:
     change: Change
 
 
+#: Called inside ``save_item``'s transaction with the connection and what changed.
+OnChange = Callable[[Connection, SaveResult], None]
+
+
 def item_id(key: str) -> str:
     return str(uuid.uuid5(ITEM_ID_NAMESPACE, key))
 
 
 class ItemQueries(StoreBase):
-    def save_item(self, item: Item, *, now: datetime) -> SaveResult:
-        """Store ``item`` once by its key; update it in place when its content changed."""
+    def save_item(
+        self, item: Item, *, now: datetime, on_change: OnChange | None = None
+    ) -> SaveResult:
+        """Store ``item`` once by its key; update it in place when its content changed.
+
+        ``on_change`` runs inside the same transaction when the item was created or
+        updated: the webhook outbox writes its deliveries there, so an item and the
+        news of it are committed together or not at all.
+        """
         ident = item_id(item.key)
         row = _item_row(item)
         with self.engine.begin() as conn:
@@ -43,14 +55,18 @@ class ItemQueries(StoreBase):
                 .returning(items.c.id)
             ).first()
             if inserted is not None:
-                return SaveResult(ident, "created")
-            changed = conn.execute(
-                update(items)
-                .where(items.c.key == item.key, items.c.content_hash != item.content_hash)
-                .values(updated=now, **row)
-                .returning(items.c.id)
-            ).first()
-        return SaveResult(ident, "updated" if changed else "unchanged")
+                result = SaveResult(ident, "created")
+            else:
+                changed = conn.execute(
+                    update(items)
+                    .where(items.c.key == item.key, items.c.content_hash != item.content_hash)
+                    .values(updated=now, **row)
+                    .returning(items.c.id)
+                ).first()
+                result = SaveResult(ident, "updated" if changed else "unchanged")
+            if on_change is not None and result.change != "unchanged":
+                on_change(conn, result)
+        return result
 
     def rescore_item(self, ident: str, item: Item) -> None:
         """Replace an item's relevance and facts without touching its timestamps."""

@@ -9,10 +9,11 @@ from __future__ import annotations
 from worker.store.feeds import FeedQueries, FeedState
 from worker.store.items import ItemQueries, SaveResult, item_id
 from worker.store.locks import LockQueries
+from worker.store.outbox import OutboxQueries
 from worker.store.seedfiles import SeedFileQueries
 
 
-class Store(ItemQueries, SeedFileQueries, FeedQueries, LockQueries):
+class Store(ItemQueries, SeedFileQueries, FeedQueries, OutboxQueries, LockQueries):
     """All database access of the worker goes through here."""
 
 

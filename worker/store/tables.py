@@ -12,6 +12,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Float,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
@@ -116,6 +117,47 @@ feeds = Table(
     Column("ttl_seconds", Float),
     #: A worker holds a claimed feed until then; after that it is claimable again.
     Column("lease_until", UtcDateTime()),
+)
+
+#: Webhook subscribers, synced from the ``[[webhooks]]`` tables of the config, and their state.
+webhook_subscribers = Table(
+    "webhook_subscribers",
+    metadata,
+    #: The subscriber's ``name`` in the config, else its URL.
+    Column("id", String(2048), primary_key=True),
+    Column("url", String(2048), nullable=False),
+    #: Why deliveries to it stopped (e.g. it answered 410 Gone); NULL while enabled.
+    Column("disabled_reason", Text),
+    Column("disabled_at", UtcDateTime()),
+    Column("last_success_at", UtcDateTime()),
+    Column("last_error", Text),
+    Column("last_error_at", UtcDateTime()),
+)
+
+#: The outbox: one row per (event, subscriber), written in the transaction that stored the
+#: item. ``id`` is the ``webhook-id`` every attempt carries; ``body`` the exact bytes signed.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("subscriber", String(2048), ForeignKey("webhook_subscribers.id"), nullable=False),
+    Column("item_id", String(36), nullable=False, index=True),
+    Column("event", String(32), nullable=False),
+    Column("body", Text, nullable=False),
+    #: pending (not tried yet) | failed (will be retried) | delivered | dead
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
+    #: A worker holds a claimed row until then; after that it is claimable again.
+    Column("lease_until", UtcDateTime()),
+    Column("lease_token", String(36)),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_attempt_at", UtcDateTime()),
+    Column("delivered_at", UtcDateTime()),
+    Column("last_status_code", Integer),
+    Column("last_error", Text),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    Index("ix_webhook_deliveries_subscriber", "subscriber", "status"),
 )
 
 #: Named leases: the seed-folder scan and publishing run in one process at a time.

@@ -1,0 +1,322 @@
+"""The delivery loop: claim due deliveries with a lease, post them, record what happened.
+
+One run delivers what is due now and returns (a "burst", as arq's): the
+scheduler runs it every ``delivery.every`` seconds, ``worker once`` at the end
+of its cycle. Posting is asyncio + httpx: at most ``delivery.concurrency``
+attempts in flight, and ``delivery.per_subscriber_concurrency`` per subscriber,
+so one slow receiver cannot take every slot. Each attempt: a fresh
+``webhook-timestamp`` and signature, the same ``webhook-id`` and body as every
+other attempt, a timeout, no redirects followed, the response body capped.
+
+Outcomes are written in batches, each only while this run still holds the
+row's lease. A run killed at any point loses nothing: its claimed rows become
+claimable again when their lease runs out, and are posted again (at least once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import httpx
+
+from worker import __version__
+from worker.config import DeliverySettings
+from worker.notify.plan import Subscriber
+from worker.notify.retry import GONE, Answer, Dead, Delivered, Gone, Retry, decide
+from worker.notify.safety import refusal
+from worker.notify.signing import Signer
+from worker.store import Store
+from worker.store.outbox import AttemptRecord, ClaimedDelivery
+
+log = logging.getLogger("worker.notify")
+
+Clock = Callable[[], datetime]
+USER_AGENT = f"smartmfg-events-worker/{__version__} (webhooks)"
+#: Claimed rows kept ready beyond the ones in flight, so posting never waits for a claim.
+CLAIM_AHEAD = 2
+#: Outcomes are written once this many have gathered, or after FLUSH_SECONDS.
+FLUSH_BATCH = 200
+FLUSH_SECONDS = 0.5
+
+
+@dataclass(slots=True)
+class DeliveryReport:
+    """What one run did."""
+
+    attempted: int = 0
+    delivered: int = 0
+    retried: int = 0
+    dead: int = 0
+    #: Subscribers disabled in this run (they answered 410), with the reason.
+    disabled: dict[str, str] = field(default_factory=dict)
+
+
+class Deliverer:
+    """One run of the loop over the store's due deliveries."""
+
+    def __init__(
+        self,
+        store: Store,
+        subscribers: Mapping[str, Subscriber],
+        settings: DeliverySettings,
+        *,
+        clock: Clock,
+        rand: Callable[[], float],
+        stopping: Callable[[], bool] = lambda: False,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        """``rand`` gives the jitter's random numbers in [0, 1); ``stopping`` ends a run early."""
+        self.store = store
+        self.subscribers = dict(subscribers)
+        self.settings = settings
+        self.clock = clock
+        self.rand = rand
+        self.stopping = stopping
+        self.transport = transport
+        self.signers = {
+            s.id: Signer(s.secret, key=f"webhooks[{s.id}].secret") for s in subscribers.values()
+        }
+        self._addresses: dict[tuple[str, int], list[str]] = {}
+        #: Subscribers that answered 410 in this run: their queued attempts are not posted.
+        self._gone: set[str] = set()
+
+    def run(self) -> DeliveryReport:
+        if not self.subscribers:
+            return DeliveryReport()
+        return asyncio.run(self._run())
+
+    async def _run(self) -> DeliveryReport:
+        report = DeliveryReport()
+        settings = self.settings
+        disabled = await asyncio.to_thread(self.store.disabled_subscribers)
+        eligible = [ident for ident in self.subscribers if ident not in disabled]
+        token = uuid.uuid4().hex
+        capacity = settings.concurrency * CLAIM_AHEAD
+        slots = asyncio.Semaphore(settings.concurrency)
+        per_subscriber = {
+            ident: asyncio.Semaphore(settings.per_subscriber_concurrency)
+            for ident in self.subscribers
+        }
+        in_flight: set[asyncio.Task[AttemptRecord]] = set()
+        records: list[AttemptRecord] = []
+        last_flush = time.monotonic()
+        exhausted = False
+
+        async def flush() -> None:
+            nonlocal records, last_flush
+            if records:
+                batch, records = records, []
+                await asyncio.to_thread(self.store.record_attempts, batch)
+            last_flush = time.monotonic()
+
+        async with self._client() as client:
+            while True:
+                want = capacity - len(in_flight)
+                if not exhausted and eligible and want >= settings.concurrency:
+                    if self.stopping():
+                        exhausted = True
+                    else:
+                        claimed = await asyncio.to_thread(
+                            self.store.claim_deliveries,
+                            eligible,
+                            now=self.clock(),
+                            lease=timedelta(seconds=settings.lease),
+                            token=token,
+                            limit=want,
+                        )
+                        exhausted = len(claimed) < want
+                        for delivery in claimed:
+                            attempt = self._attempt(
+                                client, delivery, slots, per_subscriber[delivery.subscriber]
+                            )
+                            in_flight.add(asyncio.create_task(attempt))
+                if not in_flight:
+                    await flush()
+                    if exhausted or not eligible:
+                        break
+                    continue
+                done, in_flight = await asyncio.wait(
+                    in_flight, timeout=FLUSH_SECONDS, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in done:
+                    record = task.result()
+                    records.append(record)
+                    _count(report, record)
+                    if record.status == "dead" and record.status_code == GONE:
+                        reason = f"{record.error} at {record.attempted_at.isoformat()}"
+                        report.disabled[record.subscriber] = reason
+                        if record.subscriber in eligible:
+                            eligible.remove(record.subscriber)
+                            await asyncio.to_thread(
+                                self.store.disable_subscriber,
+                                record.subscriber,
+                                reason=reason,
+                                now=record.attempted_at,
+                            )
+                if len(records) >= FLUSH_BATCH or time.monotonic() - last_flush > FLUSH_SECONDS:
+                    await flush()
+        return report
+
+    def _client(self) -> httpx.AsyncClient:
+        settings = self.settings
+        return httpx.AsyncClient(
+            timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
+            # A redirect is an answer, not an instruction: following it would post the
+            # signed body to wherever the receiver (or an attacker) points.
+            follow_redirects=False,
+            limits=httpx.Limits(
+                max_connections=settings.concurrency,
+                max_keepalive_connections=settings.concurrency,
+            ),
+            headers={"user-agent": USER_AGENT},
+            # No proxies from the environment: a proxy would bypass the address check.
+            trust_env=False,
+            transport=self.transport,
+        )
+
+    async def _attempt(
+        self,
+        client: httpx.AsyncClient,
+        delivery: ClaimedDelivery,
+        slots: asyncio.Semaphore,
+        subscriber_slots: asyncio.Semaphore,
+    ) -> AttemptRecord:
+        subscriber = self.subscribers[delivery.subscriber]
+        async with subscriber_slots, slots:
+            if subscriber.id in self._gone:
+                # Claimed before the 410 came: put it back untried, for a replay to send.
+                return AttemptRecord(
+                    id=delivery.id,
+                    subscriber=delivery.subscriber,
+                    lease_token=delivery.lease_token,
+                    status="failed",
+                    attempted_at=self.clock(),
+                    next_attempt_at=self.clock(),
+                    error="not sent: the subscriber answered 410 Gone",
+                )
+            answer = await self._post(client, subscriber, delivery)
+            now = self.clock()
+            decision = decide(
+                answer,
+                attempts=delivery.attempts,
+                schedule=self.settings.retry_schedule,
+                jitter=self.settings.jitter,
+                rand=self.rand(),
+                now=now,
+                max_retry_after=self.settings.max_retry_after,
+            )
+            if isinstance(decision, Gone):
+                # Before the slot is released, so no queued attempt posts after a 410.
+                self._gone.add(subscriber.id)
+        base = {
+            "id": delivery.id,
+            "subscriber": delivery.subscriber,
+            "lease_token": delivery.lease_token,
+            "attempted_at": now,
+            "status_code": answer.status_code,
+        }
+        level, status = logging.DEBUG, "delivered"
+        match decision:
+            case Delivered():
+                record = AttemptRecord(status="delivered", **base)  # type: ignore[arg-type]
+            case Retry(delay=delay, error=error):
+                level, status = logging.INFO, "retry"
+                record = AttemptRecord(
+                    status="failed",
+                    next_attempt_at=now + delay,
+                    error=error,
+                    **base,  # type: ignore[arg-type]
+                )
+            case Dead(error=error) | Gone(error=error):
+                level, status = logging.WARNING, "dead"
+                record = AttemptRecord(status="dead", error=error, **base)  # type: ignore[arg-type]
+        log.log(
+            level,
+            "webhook id=%s subscriber=%s attempt=%d status=%s%s",
+            delivery.id,
+            delivery.subscriber,
+            delivery.attempts,
+            status,
+            f" error={record.error!r}" if record.error else "",
+        )
+        return record
+
+    async def _post(
+        self, client: httpx.AsyncClient, subscriber: Subscriber, delivery: ClaimedDelivery
+    ) -> Answer:
+        """One POST; every failure comes back as an ``Answer`` carrying the error."""
+        try:
+            url = httpx.URL(subscriber.url)
+            host = url.host
+            port = url.port or (443 if url.scheme == "https" else 80)
+            addresses = await self._resolve(host, port)
+        except (OSError, httpx.InvalidURL, UnicodeError) as e:
+            return Answer(error=f"cannot resolve {subscriber.url}: {e}")
+        refused = refusal(host, addresses, allow_private=self.settings.allow_private_targets)
+        if refused:
+            return Answer(error=refused)
+        headers = self.signers[subscriber.id].headers(delivery.id, self.clock(), delivery.body)
+        headers["content-type"] = "application/json"
+        # Post to the address just checked; the Host header and SNI keep the name.
+        headers["host"] = url.netloc.decode("ascii")
+        extensions = {"sni_hostname": host} if url.scheme == "https" else {}
+        target = url.copy_with(host=addresses[0])
+        try:
+            async with client.stream(
+                "POST",
+                target,
+                content=delivery.body.encode("utf-8"),
+                headers=headers,
+                extensions=extensions,
+            ) as response:
+                body = await _read_capped(response, self.settings.max_response_bytes)
+                return Answer(
+                    status_code=response.status_code,
+                    retry_after=response.headers.get("retry-after"),
+                    location=response.headers.get("location"),
+                    body=body,
+                )
+        except httpx.TimeoutException:
+            return Answer(error=f"timeout after {self.settings.timeout:g} s")
+        except (httpx.HTTPError, OSError) as e:
+            return Answer(error=f"{type(e).__name__}: {e}" if str(e) else type(e).__name__)
+
+    async def _resolve(self, host: str, port: int) -> list[str]:
+        """The addresses ``host`` resolves to, looked up once per run."""
+        cached = self._addresses.get((host, port))
+        if cached is not None:
+            return cached
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        self._addresses[(host, port)] = addresses
+        return addresses
+
+
+async def _read_capped(response: httpx.Response, limit: int) -> str:
+    """At most ``limit`` bytes of the raw body; the rest is not read (the connection closes)."""
+    chunks: list[bytes] = []
+    size = 0
+    if limit > 0:
+        async for chunk in response.aiter_raw():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size >= limit:
+                break
+    return b"".join(chunks)[:limit].decode("utf-8", errors="replace")
+
+
+def _count(report: DeliveryReport, record: AttemptRecord) -> None:
+    report.attempted += 1
+    if record.status == "delivered":
+        report.delivered += 1
+    elif record.status == "failed":
+        report.retried += 1
+    else:
+        report.dead += 1

@@ -1,0 +1,108 @@
+"""Which subscribers hear of which item: pure decisions, no I/O.
+
+Given a stored item and what happened to it (created, updated), decide the
+deliveries to write to the outbox: one per subscriber whose events and filters
+match, each with its ``webhook-id`` and the exact JSON body it will carry on
+every attempt. The store writes them in the item's own transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from worker.model import Item
+from worker.store.outbox import NewDelivery
+
+#: The ``type`` of a webhook for each change the store reports.
+EVENT_OF_CHANGE = {"created": "item.created", "updated": "item.updated"}
+#: Prefix of webhook ids, as in the Standard Webhooks examples (``msg_…``).
+MESSAGE_ID_PREFIX = "msg_"
+#: An item whose language is "mixed" matches a filter on either of these.
+MIXED_LANGUAGES = ("en", "zh")
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    """A configured subscriber, its secret resolved."""
+
+    id: str
+    url: str
+    #: The ``whsec_…`` secret (resolved from ``env:`` or ``file:``).
+    secret: str
+    events: tuple[str, ...] = ("item.created", "item.updated")
+    languages: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    min_score: float | None = None
+
+
+def new_message_id() -> str:
+    return MESSAGE_ID_PREFIX + uuid.uuid4().hex
+
+
+def matches(subscriber: Subscriber, item: Item, event: str) -> bool:
+    """Whether ``subscriber`` wants ``event`` about ``item`` (its events and filters)."""
+    if event not in subscriber.events:
+        return False
+    if subscriber.min_score is not None and item.relevance.score < subscriber.min_score:
+        return False
+    if subscriber.languages:
+        wanted = {lang.lower() for lang in subscriber.languages}
+        lang = item.doc.lang.lower()
+        langs = set(MIXED_LANGUAGES) if lang == "mixed" else {lang}
+        if not wanted & (langs | {lang}):
+            return False
+    if subscriber.topics:
+        wanted = {t.casefold() for t in subscriber.topics}
+        have = {t.casefold() for t in (*item.relevance.topics, *item.event.topics)}
+        if not wanted & have:
+            return False
+    return True
+
+
+def payload(event: str, item: Item, item_id: str, now: datetime) -> str:
+    """The webhook body: ``{"type", "timestamp", "data"}``, data as ``worker inspect`` prints."""
+    data: dict[str, Any] = {"id": item_id, **item.to_json()}
+    body = {
+        "type": event,
+        "timestamp": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "data": data,
+    }
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+def plan_deliveries(
+    item: Item,
+    item_id: str,
+    change: str,
+    subscribers: Sequence[Subscriber],
+    *,
+    now: datetime,
+    new_id: Callable[[], str] = new_message_id,
+) -> list[NewDelivery]:
+    """The deliveries announcing ``change`` of ``item``; none for an irrelevant item.
+
+    Only relevant items are published, so only they are announced.
+    """
+    event = EVENT_OF_CHANGE.get(change)
+    if event is None or not item.relevance.relevant:
+        return []
+    chosen = [s for s in subscribers if matches(s, item, event)]
+    if not chosen:
+        return []
+    body = payload(event, item, item_id, now)
+    return [
+        NewDelivery(
+            id=new_id(),
+            subscriber=s.id,
+            item_id=item_id,
+            event=event,
+            body=body,
+            created_at=now,
+        )
+        for s in chosen
+    ]

@@ -1,0 +1,388 @@
+"""Outbox queries: webhook deliveries written with their item, claimed with a lease.
+
+The delivery loop (``worker.notify.deliver``) decides what to send and what an
+answer means; these queries only write what it decided. Every claim is one
+atomic ``UPDATE … RETURNING`` (with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL),
+so several workers sharing one database never post the same row at the same
+time, and a killed worker's claims come back when their lease runs out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
+
+from worker.store.base import StoreBase
+from worker.store.tables import webhook_deliveries as deliveries
+from worker.store.tables import webhook_subscribers as subscribers
+
+DeliveryStatus = Literal["pending", "failed", "delivered", "dead"]
+#: Statuses the loop may claim: never tried, or tried and due for a retry.
+CLAIMABLE: tuple[DeliveryStatus, ...] = ("pending", "failed")
+
+
+@dataclass(frozen=True, slots=True)
+class NewDelivery:
+    """One event for one subscriber, to be written in the item's own transaction."""
+
+    #: The ``webhook-id`` every attempt of this delivery carries.
+    id: str
+    subscriber: str
+    item_id: str
+    event: str
+    #: The JSON body, exactly as it is signed and posted on every attempt.
+    body: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    """A delivery this worker holds until ``lease_until``."""
+
+    id: str
+    subscriber: str
+    item_id: str
+    event: str
+    body: str
+    #: Attempts so far, this one included.
+    attempts: int
+    lease_token: str
+    lease_until: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    """What became of one attempt: the row's new state."""
+
+    id: str
+    subscriber: str
+    lease_token: str
+    status: DeliveryStatus
+    attempted_at: datetime
+    #: When to try again (``status == "failed"``); ignored otherwise.
+    next_attempt_at: datetime | None = None
+    status_code: int | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRow:
+    """A delivery as stored, for ``webhooks list`` and the tests."""
+
+    id: str
+    subscriber: str
+    item_id: str
+    event: str
+    body: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    lease_until: datetime | None
+    lease_token: str | None
+    created_at: datetime
+    last_attempt_at: datetime | None
+    delivered_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriberStats:
+    """One subscriber's counts for ``worker webhooks list``."""
+
+    id: str
+    url: str
+    delivered: int
+    #: Not yet delivered and not dead (``failed`` included).
+    pending: int
+    #: Of those pending, how many failed at least once and wait for a retry.
+    failed: int
+    dead: int
+    last_error: str | None
+    last_error_at: datetime | None
+    last_success_at: datetime | None
+    disabled_reason: str | None
+
+
+class OutboxQueries(StoreBase):
+    # -- subscribers ------------------------------------------------------------
+
+    def sync_subscribers(self, configured: Iterable[tuple[str, str]]) -> None:
+        """Make the subscribers table hold the configured ``(id, url)`` pairs.
+
+        A subscriber whose URL changed is enabled again: the operator pointed it elsewhere.
+        """
+        with self.engine.begin() as conn:
+            for ident, url in configured:
+                conn.execute(
+                    update(subscribers)
+                    .where(subscribers.c.id == ident, subscribers.c.url != url)
+                    .values(url=url, disabled_reason=None, disabled_at=None)
+                )
+                conn.execute(
+                    self._insert(subscribers)
+                    .values(id=ident, url=url)
+                    .on_conflict_do_nothing(index_elements=["id"])
+                )
+
+    def disabled_subscribers(self) -> dict[str, str]:
+        """Subscribers that must not be posted to, with the reason."""
+        query = select(subscribers.c.id, subscribers.c.disabled_reason).where(
+            subscribers.c.disabled_reason.is_not(None)
+        )
+        with self.engine.connect() as conn:
+            return {r.id: r.disabled_reason for r in conn.execute(query)}
+
+    def disable_subscriber(self, ident: str, *, reason: str, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(subscribers)
+                .where(subscribers.c.id == ident)
+                .values(disabled_reason=reason, disabled_at=now)
+            )
+
+    # -- the outbox ---------------------------------------------------------------
+
+    def enqueue_deliveries(self, conn: Connection, new: Sequence[NewDelivery]) -> None:
+        """Write deliveries on ``conn``: inside the caller's transaction, with its item."""
+        if not new:
+            return
+        conn.execute(
+            deliveries.insert(),
+            [
+                {
+                    "id": d.id,
+                    "subscriber": d.subscriber,
+                    "item_id": d.item_id,
+                    "event": d.event,
+                    "body": d.body,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": d.created_at,
+                    "created_at": d.created_at,
+                }
+                for d in new
+            ],
+        )
+
+    def add_deliveries(self, new: Sequence[NewDelivery]) -> None:
+        """Write deliveries in a transaction of their own (benchmarks, tools)."""
+        with self.engine.begin() as conn:
+            self.enqueue_deliveries(conn, new)
+
+    def claim_deliveries(
+        self,
+        subscriber_ids: Sequence[str],
+        *,
+        now: datetime,
+        lease: timedelta,
+        token: str,
+        limit: int,
+    ) -> list[ClaimedDelivery]:
+        """Claim up to ``limit`` due deliveries of these subscribers, oldest due first.
+
+        One statement: ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``.
+        SQLite runs it under its single writer lock; PostgreSQL skips rows that another
+        worker is claiming at this moment instead of waiting for them.
+        """
+        if not subscriber_ids or limit <= 0:
+            return []
+        due = and_(
+            deliveries.c.status.in_(CLAIMABLE),
+            deliveries.c.next_attempt_at <= now,
+            or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until <= now),
+            deliveries.c.subscriber.in_(list(subscriber_ids)),
+        )
+        candidates = (
+            select(deliveries.c.id)
+            .where(due)
+            .order_by(deliveries.c.next_attempt_at, deliveries.c.id)
+            .limit(limit)
+        )
+        if self.engine.dialect.name == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True)
+        lease_until = now + lease
+        statement = (
+            update(deliveries)
+            .where(deliveries.c.id.in_(candidates), due)
+            .values(
+                lease_until=lease_until,
+                lease_token=token,
+                attempts=deliveries.c.attempts + 1,
+                last_attempt_at=now,
+            )
+            .returning(
+                deliveries.c.id,
+                deliveries.c.subscriber,
+                deliveries.c.item_id,
+                deliveries.c.event,
+                deliveries.c.body,
+                deliveries.c.attempts,
+            )
+        )
+        with self.engine.begin() as conn:
+            rows = conn.execute(statement).all()
+        claimed = [
+            ClaimedDelivery(
+                id=r.id,
+                subscriber=r.subscriber,
+                item_id=r.item_id,
+                event=r.event,
+                body=r.body,
+                attempts=r.attempts,
+                lease_token=token,
+                lease_until=lease_until,
+            )
+            for r in rows
+        ]
+        # RETURNING gives no order; post the oldest first all the same.
+        return sorted(claimed, key=lambda c: c.id)
+
+    def record_attempts(self, records: Sequence[AttemptRecord]) -> int:
+        """Write the outcome of attempts in one transaction; returns the rows written.
+
+        A row is written only while this worker still holds its lease (same token):
+        if the lease ran out and another worker claimed the row, that worker's outcome wins.
+        """
+        if not records:
+            return 0
+        statement = (
+            update(deliveries)
+            .where(
+                deliveries.c.id == bindparam("b_id"),
+                deliveries.c.lease_token == bindparam("b_token"),
+            )
+            .values(
+                status=bindparam("b_status"),
+                next_attempt_at=bindparam("b_next"),
+                delivered_at=bindparam("b_delivered"),
+                last_status_code=bindparam("b_code"),
+                last_error=bindparam("b_error"),
+                lease_until=None,
+                lease_token=None,
+            )
+        )
+        params = [
+            {
+                "b_id": r.id,
+                "b_token": r.lease_token,
+                "b_status": r.status,
+                "b_next": r.next_attempt_at or r.attempted_at,
+                "b_delivered": r.attempted_at if r.status == "delivered" else None,
+                "b_code": r.status_code,
+                "b_error": r.error,
+            }
+            for r in records
+        ]
+        last_success: dict[str, datetime] = {}
+        last_error: dict[str, tuple[datetime, str]] = {}
+        for r in records:
+            if r.status == "delivered":
+                last_success[r.subscriber] = max(
+                    r.attempted_at, last_success.get(r.subscriber, r.attempted_at)
+                )
+            elif r.error:
+                last_error[r.subscriber] = (r.attempted_at, r.error)
+        with self.engine.begin() as conn:
+            written = conn.execute(statement, params).rowcount
+            for ident, at in last_success.items():
+                conn.execute(
+                    update(subscribers).where(subscribers.c.id == ident).values(last_success_at=at)
+                )
+            for ident, (at, error) in last_error.items():
+                conn.execute(
+                    update(subscribers)
+                    .where(subscribers.c.id == ident)
+                    .values(last_error=error, last_error_at=at)
+                )
+        return int(written)
+
+    # -- reading and replaying -------------------------------------------------------
+
+    def delivery_stats(self) -> list[SubscriberStats]:
+        counts = select(
+            deliveries.c.subscriber,
+            deliveries.c.status,
+            func.count().label("n"),
+        ).group_by(deliveries.c.subscriber, deliveries.c.status)
+        with self.engine.connect() as conn:
+            by_subscriber: dict[str, dict[str, int]] = {}
+            for r in conn.execute(counts):
+                by_subscriber.setdefault(r.subscriber, {})[r.status] = int(r.n)
+            rows = conn.execute(select(subscribers).order_by(subscribers.c.id)).all()
+        stats = []
+        for r in rows:
+            n = by_subscriber.get(r.id, {})
+            stats.append(
+                SubscriberStats(
+                    id=r.id,
+                    url=r.url,
+                    delivered=n.get("delivered", 0),
+                    pending=n.get("pending", 0) + n.get("failed", 0),
+                    failed=n.get("failed", 0),
+                    dead=n.get("dead", 0),
+                    last_error=r.last_error,
+                    last_error_at=r.last_error_at,
+                    last_success_at=r.last_success_at,
+                    disabled_reason=r.disabled_reason,
+                )
+            )
+        return stats
+
+    def deliveries(
+        self, *, subscriber: str | None = None, item_id: str | None = None
+    ) -> list[DeliveryRow]:
+        query = select(deliveries).order_by(deliveries.c.created_at, deliveries.c.id)
+        if subscriber is not None:
+            query = query.where(deliveries.c.subscriber == subscriber)
+        if item_id is not None:
+            query = query.where(deliveries.c.item_id == item_id)
+        with self.engine.connect() as conn:
+            return [DeliveryRow(**r._mapping) for r in conn.execute(query)]
+
+    def replay_deliveries(
+        self,
+        *,
+        now: datetime,
+        ids: Sequence[str] = (),
+        subscriber: str | None = None,
+        since: datetime | None = None,
+    ) -> int:
+        """Make deliveries due again, with a fresh retry schedule; returns how many.
+
+        Filters combine (all must hold). Rows a worker holds right now are left alone.
+        Replaying by subscriber also enables that subscriber again (e.g. after a 410).
+        The ``webhook-id`` stays the same, so a receiver that already has it can tell.
+        """
+        if not ids and subscriber is None and since is None:
+            raise ValueError("replay needs an id, a subscriber or a time")
+        where = [or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until <= now)]
+        if ids:
+            where.append(deliveries.c.id.in_(list(ids)))
+        if subscriber is not None:
+            where.append(deliveries.c.subscriber == subscriber)
+        if since is not None:
+            where.append(deliveries.c.created_at >= since)
+        with self.engine.begin() as conn:
+            replayed = conn.execute(
+                update(deliveries)
+                .where(*where)
+                .values(
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    lease_until=None,
+                    lease_token=None,
+                )
+            ).rowcount
+            if subscriber is not None:
+                conn.execute(
+                    update(subscribers)
+                    .where(subscribers.c.id == subscriber)
+                    .values(disabled_reason=None, disabled_at=None)
+                )
+        return int(replayed)
