@@ -3,7 +3,8 @@
 Serves like a good static server so polling readers cost almost nothing:
 a strong ``ETag`` from the bytes, ``Last-Modified`` from the file, ``304``
 on ``If-None-Match`` / ``If-Modified-Since`` (RFC 9110 §13), gzip when the
-client accepts it, ``HEAD``. Files are read as the publisher wrote them
+client accepts it (with its own strong ETag: a different representation,
+RFC 9110 §8.8.3.3), ``HEAD``. Files are read as the publisher wrote them
 (atomically), so a response is never half a feed.
 """
 
@@ -46,6 +47,10 @@ class StaticFile:
     content_type: str
     gzipped: bytes | None
 
+    @property
+    def gzip_etag(self) -> str:
+        return self.etag[:-1] + '-gzip"'
+
 
 class FileCache:
     """Bytes, ETag and gzip of each served file, recomputed only when the file changes."""
@@ -87,13 +92,36 @@ def content_type(name: str) -> str:
     return CONTENT_TYPES.get(suffix, "application/octet-stream")
 
 
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """Whether ``Accept-Encoding`` (RFC 9110 §12.5.3) allows gzip: listed, or ``*``, with q > 0."""
+    allowed: dict[str, float] = {}
+    for part in (accept_encoding or "").split(","):
+        name, _, params = part.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if name.strip():
+            allowed[name.strip().lower()] = q
+    q = allowed.get("gzip", allowed.get("x-gzip", allowed.get("*", 0.0)))
+    return q > 0
+
+
 def not_modified(headers: object, file: StaticFile) -> bool:
-    """RFC 9110 §13.2.2: If-None-Match wins; If-Modified-Since only without it."""
+    """RFC 9110 §13.2.2: If-None-Match wins; If-Modified-Since only without it.
+
+    If-None-Match uses the weak comparison (§13.1.2), and either representation's
+    tag matches: both stand for the same bytes on disk.
+    """
     get = headers.get  # type: ignore[attr-defined]
     inm = get("If-None-Match")
     if inm is not None:
         tags = {t.strip().removeprefix("W/") for t in inm.split(",")}
-        return "*" in tags or file.etag in tags
+        return "*" in tags or file.etag in tags or file.gzip_etag in tags
     ims = get("If-Modified-Since")
     if ims:
         try:
@@ -147,9 +175,13 @@ def make_handler(
             if file is None:
                 self._send_bytes(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain", head)
                 return
+            gzipped = file.gzipped is not None and accepts_gzip(
+                self.headers.get("Accept-Encoding")
+            )
             common = {
-                "ETag": file.etag,
+                "ETag": file.gzip_etag if gzipped else file.etag,
                 "Last-Modified": formatdate(file.mtime, usegmt=True),
+                # Readers need not ask again before the next publish could have changed it.
                 "Cache-Control": f"public, max-age={max_age}",
                 "Vary": "Accept-Encoding",
             }
@@ -160,8 +192,7 @@ def make_handler(
                 self.end_headers()
                 return
             body = file.body
-            accepts_gzip = "gzip" in (self.headers.get("Accept-Encoding") or "")
-            if accepts_gzip and file.gzipped is not None:
+            if gzipped and file.gzipped is not None:
                 body = file.gzipped
                 common["Content-Encoding"] = "gzip"
             self._send_bytes(HTTPStatus.OK, body, file.content_type, head, common)
