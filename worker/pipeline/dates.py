@@ -177,20 +177,54 @@ def _build(groups: dict[str, str | None], reference: date) -> tuple[date, date, 
     return start, end, year_stated
 
 
+#: Something every date expression contains: a month name, 月, or digits joined by - / .
+_ANCHOR = re.compile(rf"\b{_MON}(?![a-z])|月|\d[-/.]\d", re.IGNORECASE)
+#: How far a date expression reaches before and after its anchor.
+ANCHOR_BEFORE = 45
+ANCHOR_AFTER = 60
+
+
+def _segments(text: str) -> list[tuple[int, int]]:
+    """Stretches of ``text`` around date anchors, merged; the patterns only run there.
+
+    Running eight patterns over a whole page costs more than everything else the
+    pipeline does; anchors are cheap to find and dates are rare.
+    """
+    merged: list[tuple[int, int]] = []
+    for match in _ANCHOR.finditer(text):
+        begin, end = max(0, match.start() - ANCHOR_BEFORE), match.end() + ANCHOR_AFTER
+        if merged and begin <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((begin, end))
+    return merged
+
+
+def _matches(text: str, segments: list[tuple[int, int]]) -> list[re.Match[str]]:
+    """Matches of every pattern within the segments, ranges first."""
+    out: list[re.Match[str]] = []
+    for pattern in _PATTERNS:
+        for begin, end in segments:
+            out += pattern.finditer(text, begin, end)
+    return out
+
+
 def find_dates(text: str, reference: date) -> list[DateSpan]:
     """Every date or range in ``text``, leftmost first; longer matches win overlaps."""
     found: list[DateSpan] = []
     taken: list[tuple[int, int]] = []
-    for pattern in _PATTERNS:  # ranges come first, so they claim their span
-        for match in pattern.finditer(text):
-            begin, stop = match.span()
-            if any(begin < t_stop and t_begin < stop for t_begin, t_stop in taken):
-                continue
-            built = _build(match.groupdict(), reference)
-            if built is None:
-                continue
-            taken.append((begin, stop))
-            found.append(DateSpan(built[0], built[1], begin, stop, built[2]))
+    segments = _segments(text)
+    if not segments:
+        return found
+    for match in _matches(text, segments):  # ranges come first, so they claim their span
+        begin, stop = match.span()
+        if any(begin < t_stop and t_begin < stop for t_begin, t_stop in taken):
+            continue
+        built = _build(match.groupdict(), reference)
+        if built is None:
+            continue
+        taken.append((begin, stop))
+        found.append(DateSpan(built[0], built[1], begin, stop, built[2]))
     found.sort(key=lambda span: span.begin)
     return found
 

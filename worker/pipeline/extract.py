@@ -33,6 +33,10 @@ CONTEXT_BEFORE = 40
 CONTEXT_AFTER = 30
 #: Only this much of the text is searched for the event's name.
 NAME_SEARCH_CHARS = 1500
+#: Dates and places are searched in the lead (title and the first this many
+#: characters): news and notices state them early, and the rest of a page
+#: (background, other events, contact lines) mostly misleads.
+LEAD_CHARS = 1500
 #: Shortest and longest plausible event names.
 NAME_MIN_CHARS = 5
 NAME_MAX_CHARS = 120
@@ -96,7 +100,8 @@ def _is_name_word(word: str) -> bool:
 
 def _grow_en(text: str, begin: int, end: int) -> str:
     """Extend [begin, end) over capitalized words and joiners on both sides."""
-    words = [(m.start(), m.end(), m.group()) for m in _EN_WORD.finditer(text)]
+    lo_bound, hi_bound = max(0, begin - NAME_MAX_CHARS), end + NAME_MAX_CHARS
+    words = [(m.start(), m.end(), m.group()) for m in _EN_WORD.finditer(text, lo_bound, hi_bound)]
     inside = [i for i, (s, e, _) in enumerate(words) if s >= begin and e <= end]
     if not inside:
         return ""
@@ -123,15 +128,15 @@ def _grow_en(text: str, begin: int, end: int) -> str:
 
 def _name_en(text: str, profile: Profile) -> str | None:
     lowered = text.lower()
-    for head in sorted(profile.event_heads, key=len, reverse=True):
-        if is_cjk(head):
+    if len(lowered) != len(text):  # a rare character changed length when lowercased
+        return None
+    for match in profile.head_matcher.finditer(lowered):
+        if is_cjk(match.group()) or not text[match.start()].isupper():
             continue
-        for match in re.finditer(rf"\b{re.escape(head)}\b", lowered):
-            written = text[match.start() : match.end()]
-            name = _grow_en(text, match.start(), match.end())
-            capitalized = sum(1 for w in name.split() if _is_name_word(w))
-            if written[:1].isupper() and capitalized >= 2 and len(name) >= NAME_MIN_CHARS:
-                return name[:NAME_MAX_CHARS]
+        name = _grow_en(text, match.start(), match.end())
+        capitalized = sum(1 for w in name.split() if _is_name_word(w))
+        if capitalized >= 2 and len(name) >= NAME_MIN_CHARS:
+            return name[:NAME_MAX_CHARS]
     return None
 
 
@@ -235,7 +240,7 @@ def _duration_days(text: str) -> int | None:
 def event_dates(doc: Document) -> tuple[date | None, date | None]:
     """The event's (start, end): the best-placed date or range in the title and text."""
     reference = _reference(doc)
-    text = f"{doc.title}\n{doc.text}"
+    text = f"{doc.title}\n{doc.text[:LEAD_CHARS]}"
     spans = find_dates(text, reference or date.min)
     if reference is None:
         spans = [s for s in spans if s.year_stated]
@@ -283,7 +288,7 @@ def event_place(
         in_venue = gaz.find_cities(venue)
         if in_venue:
             return in_venue[0].place.name, in_venue[0].place.country, venue
-    text = f"{doc.title}\n{doc.text}"
+    text = f"{doc.title}\n{doc.text[:LEAD_CHARS]}"
     mentions = gaz.find_cities(text)
     if mentions:
         scored = [

@@ -329,7 +329,7 @@ def _drop_date_lead(sentence: str, now: datetime) -> str:
 
 def derive_title(text: str, now: datetime) -> str:
     """A title from the first sentence, without a leading date clause, trimmed."""
-    first = sentences(text)[0] if text else ""
+    first = sentences(text.partition("\n")[0])[0] if text.strip() else ""
     first = _drop_date_lead(first, now).rstrip(_TITLE_TRAILING)
     limit = MAX_TITLE_ZH if is_cjk(first) else MAX_TITLE_EN
     return shorten(first, limit)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from worker.pipeline.text import is_cjk
+
 #: English nouns that make a phrase an organization.
 ORG_NOUNS_EN = frozenset(
     [
@@ -185,7 +187,8 @@ _EN_SUBJECT = re.compile(
     r"is hosting|is organi[sz]ing|holds|hosts|runs|organi[sz]es)\s+(?:a|an|the|its|their)\b"
 )
 
-_ZH_KINDS = "主办|承办|协办|联合主办|共同主办|联办|执行"
+#: Every alternative starts with a literal, so the engine can skip ahead to it.
+_ZH_KINDS = "联合主办|共同主办|联合承办|主办|承办|协办|联办"
 #: Endings of meetings, which share "会" with associations (协会) but organize nothing.
 _ZH_MEETING_ENDINGS = (
     "培训会",
@@ -210,18 +213,21 @@ _ZH_MEETING_ENDINGS = (
     "工博会",
 )
 #: "西安市工业和信息化局在西安举办…": the clause's subject organizes the event.
+_ZH_SUBJECT_VERB = re.compile(r"(?:举办|组织开展|组织|开展|主办)(?!单位|方)")
+#: The clause before the verb: its subject, then "于<time>" and "在<place>".
 _ZH_SUBJECT = re.compile(
-    r"(?:^|[，,。；;\n])\s*([^，,。；;\n]{3,40}?)(?:于[^，,。；;\n]{1,20}?)?(?:在[^，,。；;\n]{1,25}?)?"
-    r"(?:举办|组织开展|组织|开展|主办)(?!单位|方)"
+    r"(?:^|[，,。；;\n])\s*([^，,。；;\n]{3,40}?)(?:于[^，,。；;\n]{1,20}?)?(?:在[^，,。；;\n]{1,25}?)?$"
 )
+#: How far before the verb the subject's clause may start.
+_ZH_SUBJECT_REACH = 90
 #: "主办单位：A、B" lines.
-_ZH_LABEL = re.compile(rf"(?:联合)?(?:{_ZH_KINDS})(?:单位|方|机构)?\s*[:：]\s*([^\n。;；]+)")
+_ZH_LABEL = re.compile(rf"(?:{_ZH_KINDS})(?:单位|方|机构)?\s*[:：]\s*([^\n。;；]+)")
 #: "由A、B联合主办" and "由A主办，B承办".
 _ZH_BY = re.compile(
     rf"(?<![理因])由(?!于)([^。;；\n]{{2,160}}?)(?:联合|共同|携手)?(?:{_ZH_KINDS})(?!单位|方)"
 )
 #: "A主办、B承办的…": the clause before a bare 主办/承办/协办.
-_ZH_BARE = re.compile(rf"(?:联合|共同)?(?:{_ZH_KINDS})(?!单位|方|权|城市|地|国)")
+_ZH_BARE = re.compile(rf"(?:{_ZH_KINDS})(?!单位|方|权|城市|地|国)")
 _ZH_CLAUSE_START = re.compile(r"[，,。；;：:\n由（(]")
 _ZH_SPLIT = re.compile(r"\s*[、，,；;/]\s*|\s+")
 #: "A与B", "A和B", "A及B" split only after an organization ending.
@@ -250,6 +256,9 @@ _EN_PARTICIPANT = (
         r"(?:participate|attend|join|take part)"
     ),
 )
+#: A word each participant pattern cannot match without (lowercase).
+_EN_PARTICIPANT_KEYS = ("welcom", "invited", "invited")
+_ZH_PARTICIPANT_KEYS = (("特邀",), ("应邀", "受邀"), ("特邀",))
 _ZH_PARTICIPANT = (
     re.compile(
         r"特邀([^，,。；;\n]{2,40}?)(?:参加|出席|参与|莅临|作|进行|担任|到场|加入|讲解|授课)"
@@ -432,8 +441,10 @@ def organizers_zh(text: str) -> list[str]:
         if prior:
             clause = clause[prior[-1].end() :].lstrip("、，,")
         found += [n for n in split_zh(clause) if is_org_zh(n)]
-    for match in _ZH_SUBJECT.finditer(text):
-        name = _ZH_LEAD_NOISE.sub("", match.group(1))
+    for verb in _ZH_SUBJECT_VERB.finditer(text):
+        begin = max(0, verb.start() - _ZH_SUBJECT_REACH)
+        match = _ZH_SUBJECT.search(text, begin, verb.start())
+        name = _ZH_LEAD_NOISE.sub("", match.group(1)) if match else ""
         if is_org_zh(name):
             found.append(name)
     return found
@@ -448,18 +459,31 @@ def _dedupe(names: list[str]) -> tuple[str, ...]:
     return tuple(seen.values())
 
 
+#: Without one of these no English organizer pattern can match.
+_EN_CUES = re.compile(
+    r"\b(?:by|organi[sz]ers?|hosts?|held|hosted|organi[sz]ed|ran|runs|holds|will)\b", re.IGNORECASE
+)
+
+
 def find_organizers(text: str) -> tuple[str, ...]:
     """The organizing bodies the text names, in order of appearance, without repeats."""
-    return _dedupe(organizers_zh(text) + organizers_en(text))
+    # Each language's patterns only run when the text has that language's cue words.
+    zh = organizers_zh(text) if is_cjk(text) else []
+    en = organizers_en(text) if _EN_CUES.search(text) else []
+    return _dedupe(zh + en)
 
 
 def find_participants(text: str) -> tuple[str, ...]:
     """Invited participants: "welcomed X as an invited participant", "特邀X参加", ..."""
     found: list[str] = []
-    for pattern in _EN_PARTICIPANT:
-        for match in pattern.finditer(text):
-            found += split_en(match.group(1))
-    for pattern in _ZH_PARTICIPANT:
-        for match in pattern.finditer(text):
-            found += split_zh(match.group(1))
+    lowered = text.lower()
+    # Each pattern is costly on a whole page; its keyword is a cheap test first.
+    for keyword, pattern in zip(_EN_PARTICIPANT_KEYS, _EN_PARTICIPANT, strict=True):
+        if keyword in lowered:
+            for match in pattern.finditer(text):
+                found += split_en(match.group(1))
+    for keywords, pattern in zip(_ZH_PARTICIPANT_KEYS, _ZH_PARTICIPANT, strict=True):
+        if any(k in text for k in keywords):
+            for match in pattern.finditer(text):
+                found += split_zh(match.group(1))
     return _dedupe([n for n in found if 2 <= len(n) <= 80])

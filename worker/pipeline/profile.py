@@ -75,6 +75,8 @@ class Profile:
     term_index: dict[str, int] = field(default_factory=dict)
     matcher: re.Pattern[str] = field(default_factory=lambda: compile_terms(()))
     gazetteer: Gazetteer = field(default_factory=Gazetteer)
+    #: ``event_heads`` compiled into one pattern.
+    head_matcher: re.Pattern[str] = field(default_factory=lambda: compile_terms(()))
 
     def labels(self, axis: str) -> tuple[str, ...]:
         """The labels of the positive groups of ``axis``, in file order."""
@@ -196,4 +198,5 @@ def load_profile(path: Path, *, threshold: float | None = None) -> Profile:
         term_index=index,
         matcher=compile_terms(index),
         gazetteer=_load_gazetteer(data, path),
+        head_matcher=compile_terms(h.lower() for h in heads),
     )

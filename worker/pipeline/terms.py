@@ -18,7 +18,6 @@ from collections.abc import Iterable, Iterator
 
 #: What counts as "inside a word" for the boundary check of ASCII-edged terms.
 _WORD_CHAR = "a-z0-9"
-_BEFORE = rf"(?<![{_WORD_CHAR}])"
 _AFTER = rf"(?![{_WORD_CHAR}])"
 #: Key marking "a term ends here" in the trie.
 _END = ""
@@ -55,8 +54,10 @@ def compile_terms(terms: Iterable[str]) -> re.Pattern[str]:
     root = _trie(t.lower() for t in terms if t)
     branches = []
     for ch, child in sorted(root.items()):
-        prefix = _BEFORE if _is_word_char(ch) else ""
-        branches.append(prefix + re.escape(ch) + _node_regex(child, ch))
+        # The boundary check goes after the first character, not before it, so every
+        # branch starts with a literal and the engine can skip ahead by first character.
+        check = rf"(?<![{_WORD_CHAR}]{re.escape(ch)})" if _is_word_char(ch) else ""
+        branches.append(re.escape(ch) + check + _node_regex(child, ch))
     if not branches:
         return re.compile(r"(?!x)x")  # matches nothing
     return re.compile("|".join(branches))
