@@ -22,6 +22,7 @@ from worker.config import PublishSettings
 from worker.model import StoredItem
 from worker.publish.calendar import render_ics
 from worker.publish.files import write_if_changed
+from worker.publish.index import render_index
 from worker.publish.jsonfeed import render_json
 from worker.publish.syndication import FeedMeta, render_atom, render_rss
 
@@ -73,6 +74,7 @@ def render_all(
         outputs[p + "events.ics"] = render_ics(
             entries, settings, name=meta.title, language=meta.language
         )
+    outputs["index.html"] = render_index(snapshot.window, settings, today=snapshot.today)
     return outputs
 
 

@@ -45,7 +45,8 @@ def related(stored: StoredItem) -> list[str]:
 def date_range(event: EventFacts) -> str | None:
     if event.start is None:
         return None
-    if event.end is None or event.end == event.start:
+    # An end before the start is an extraction slip: show the one date we trust.
+    if event.end is None or event.end <= event.start:
         return event.start.isoformat()
     return f"{event.start.isoformat()} – {event.end.isoformat()}"
 
