@@ -177,35 +177,48 @@ def _build(groups: dict[str, str | None], reference: date) -> tuple[date, date, 
     return start, end, year_stated
 
 
-#: Something every date expression contains: a month name, 月, or digits joined by - / .
-_ANCHOR = re.compile(rf"\b{_MON}(?![a-z])|月|\d[-/.]\d", re.IGNORECASE)
+#: Something every date expression contains, by kind: an English month name,
+#: 月, or digits joined by - / . (run on lowercased text; every branch starts
+#: with a literal so the engine skips ahead quickly).
+_ANCHOR = re.compile(
+    r"(?P<en>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)|(?P<zh>月)|(?P<num>\d[-/.]\d)"
+)
+#: Which anchor kind each pattern in ``_PATTERNS`` needs, in the same order.
+_PATTERN_KINDS = ("en", "en", "zh", "num", "en", "en", "zh", "num")
 #: How far a date expression reaches before and after its anchor.
 ANCHOR_BEFORE = 45
 ANCHOR_AFTER = 60
 
 
-def _segments(text: str) -> list[tuple[int, int]]:
-    """Stretches of ``text`` around date anchors, merged; the patterns only run there.
+def _segments(text: str) -> list[tuple[int, int, set[str]]]:
+    """Stretches of ``text`` around date anchors, merged, with the anchor kinds in each.
 
     Running eight patterns over a whole page costs more than everything else the
-    pipeline does; anchors are cheap to find and dates are rare.
+    pipeline does; anchors are cheap to find, and each pattern only runs where
+    its kind of anchor is.
     """
-    merged: list[tuple[int, int]] = []
-    for match in _ANCHOR.finditer(text):
+    merged: list[tuple[int, int, set[str]]] = []
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a rare character changed length: keep offsets right
+        lowered = text
+    for match in _ANCHOR.finditer(lowered):
+        kind = match.lastgroup or ""
         begin, end = max(0, match.start() - ANCHOR_BEFORE), match.end() + ANCHOR_AFTER
         if merged and begin <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+            merged[-1][2].add(kind)
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end), merged[-1][2])
         else:
-            merged.append((begin, end))
+            merged.append((begin, end, {kind}))
     return merged
 
 
-def _matches(text: str, segments: list[tuple[int, int]]) -> list[re.Match[str]]:
-    """Matches of every pattern within the segments, ranges first."""
+def _matches(text: str, segments: list[tuple[int, int, set[str]]]) -> list[re.Match[str]]:
+    """Matches of every pattern within the segments that have its anchor, ranges first."""
     out: list[re.Match[str]] = []
-    for pattern in _PATTERNS:
-        for begin, end in segments:
-            out += pattern.finditer(text, begin, end)
+    for pattern, kind in zip(_PATTERNS, _PATTERN_KINDS, strict=True):
+        for begin, end, kinds in segments:
+            if kind in kinds:
+                out += pattern.finditer(text, begin, end)
     return out
 
 

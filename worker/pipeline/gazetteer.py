@@ -50,11 +50,24 @@ class Gazetteer:
 
 
 def _find(pattern: re.Pattern[str], names: dict[str, Place], text: str) -> list[PlaceMention]:
-    lowered = text.lower()
     return [
-        PlaceMention(names[m.group()], m.start(), m.end(), text[m.start() : m.end()])
-        for m in pattern.finditer(lowered)
+        PlaceMention(names[m.group().lower()], m.start(), m.end(), m.group())
+        for m in pattern.finditer(text)
     ]
+
+
+def _written_forms(names: dict[str, str]) -> list[str]:
+    """Names as written in text: "Beijing" and "BEIJING" (datelines), never "beijing".
+
+    Matching case-sensitively lets the engine skip every position that does not
+    start with a capital letter or a CJK character, which is most of an English page.
+    """
+    forms: list[str] = []
+    for written in names.values():
+        forms.append(written)
+        if written.isascii():
+            forms.append(written.upper())
+    return forms
 
 
 def _names(entry: dict[str, Any], where: str) -> list[str]:
@@ -70,13 +83,22 @@ def _names(entry: dict[str, Any], where: str) -> list[str]:
 def parse_gazetteer(data: dict[str, Any], *, where: str = "gazetteer") -> Gazetteer:
     """Build the matcher from the JSON structure ``{"cities": [...], "countries": [...]}``."""
     cities: dict[str, Place] = {}
+    city_forms: dict[str, str] = {}
     for entry in data.get("cities", []):
         place = Place(entry.get("name", ""), entry.get("country", ""))
         for alias in _names(entry, f"{where}: cities"):
             cities.setdefault(alias.lower(), place)
+            city_forms.setdefault(alias.lower(), alias)
     countries: dict[str, Place] = {}
+    country_forms: dict[str, str] = {}
     for entry in data.get("countries", []):
         place = Place(entry.get("name", ""), "")
         for alias in _names(entry, f"{where}: countries"):
             countries.setdefault(alias.lower(), place)
-    return Gazetteer(cities, countries, compile_terms(cities), compile_terms(countries))
+            country_forms.setdefault(alias.lower(), alias)
+    return Gazetteer(
+        cities,
+        countries,
+        compile_terms(_written_forms(city_forms), lower=False),
+        compile_terms(_written_forms(country_forms), lower=False),
+    )

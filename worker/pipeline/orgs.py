@@ -145,10 +145,21 @@ ORG_SUFFIX_ZH = (
     "会",
 )
 
+#: "hosted by", "co-hosted by", "jointly organised by" ... Spelled out in both cases
+#: rather than IGNORECASE so every branch starts with a literal (fast to skip to).
+_EN_TRIGGER_VERBS = (
+    "hosted",
+    "organized",
+    "organised",
+    "convened",
+    "run",
+    "held",
+    "presented",
+    "delivered",
+)
 _EN_TRIGGER = re.compile(
-    r"\b(?:(?:jointly|co-?|also)\s*)?(?:hosted|organi[sz]ed|convened|sponsored and organi[sz]ed|"
-    r"run|held|presented|delivered)\s+(?:jointly\s+)?by\s+",
-    re.IGNORECASE,
+    "(?:" + "|".join(v for verb in _EN_TRIGGER_VERBS for v in (verb, verb.capitalize())) + ")"
+    r"\s+(?:jointly\s+)?by\s+"
 )
 _EN_LABEL = re.compile(
     r"(?:^|\n)\s*(?:co-?)?(?:organi[sz]ers?|hosts?|hosted by|organi[sz]ed by|co-?organi[sz]ers?|"
@@ -179,13 +190,18 @@ _EN_WITH = re.compile(
     re.IGNORECASE,
 )
 #: "The Korea Institute for ... held a training program": the subject organizes.
+_EN_SUBJECT_VERB = re.compile(
+    r"\s(?:held|hosted|organi[sz]ed|ran|will hold|will host|will run|will organi[sz]e|is holding|"
+    r"is hosting|is organi[sz]ing|holds|hosts|runs|organi[sz]es)\s+(?:a|an|the|its|their)\b"
+)
+#: The capitalized subject right before such a verb, from the start of its sentence.
 _EN_SUBJECT = re.compile(
     r"(?:^|\n|[.!?]\s+|[—–]\s*|--\s*)(?:The\s+)?"
     r"([A-Z][\w&'’.\-]*(?:\s+(?:[A-Z][\w&'’.\-]*|of|for|and|the|&|on|in|di|de|für))*)"
-    r"(?:\s+\([A-Z][A-Za-z&]{1,9}\))?\s+"
-    r"(?:held|hosted|organi[sz]ed|ran|will hold|will host|will run|will organi[sz]e|is holding|"
-    r"is hosting|is organi[sz]ing|holds|hosts|runs|organi[sz]es)\s+(?:a|an|the|its|their)\b"
+    r"(?:\s+\([A-Z][A-Za-z&]{1,9}\))?$"
 )
+#: How far before the verb its subject may start.
+_EN_SUBJECT_REACH = 150
 
 #: Every alternative starts with a literal, so the engine can skip ahead to it.
 _ZH_KINDS = "联合主办|共同主办|联合承办|主办|承办|协办|联办"
@@ -385,8 +401,10 @@ def organizers_en(text: str) -> list[str]:
         found += [n for n in split_en(phrase) if is_named_body_en(n)]
     for match in _EN_LABEL.finditer(text):
         found += [n for n in split_en(match.group(1).rstrip(". ")) if is_named_body_en(n)]
-    for match in _EN_SUBJECT.finditer(text):
-        found += [n for n in split_en(match.group(1)) if is_org_en(n)]
+    for verb in _EN_SUBJECT_VERB.finditer(text):
+        match = _EN_SUBJECT.search(text, max(0, verb.start() - _EN_SUBJECT_REACH), verb.start())
+        if match:
+            found += [n for n in split_en(match.group(1)) if is_org_en(n)]
     return found
 
 

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Iterator
 
 #: What counts as "inside a word" for the boundary check of ASCII-edged terms.
-_WORD_CHAR = "a-z0-9"
+_WORD_CHAR = "A-Za-z0-9"
 _AFTER = rf"(?![{_WORD_CHAR}])"
 #: Key marking "a term ends here" in the trie.
 _END = ""
@@ -49,9 +49,13 @@ def _node_regex(node: dict[str, dict], last: str) -> str:
     return "(?:" + "|".join(branches) + "|" + end + ")"
 
 
-def compile_terms(terms: Iterable[str]) -> re.Pattern[str]:
-    """One pattern that finds every term (lowercase) with leftmost-longest preference."""
-    root = _trie(t.lower() for t in terms if t)
+def compile_terms(terms: Iterable[str], *, lower: bool = True) -> re.Pattern[str]:
+    """One pattern that finds every term with leftmost-longest preference.
+
+    With ``lower`` (the default) the terms are lowercased and the pattern is
+    meant for lowercased text; without it they match exactly as given.
+    """
+    root = _trie(t.lower() if lower else t for t in terms if t)
     branches = []
     for ch, child in sorted(root.items()):
         # The boundary check goes after the first character, not before it, so every
