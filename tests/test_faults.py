@@ -145,3 +145,36 @@ def test_faulty_feeds_are_recorded_and_healthy_ones_ingested(
     for path in healthy:
         assert f"source={base}{path} status=ok" in done.stderr
     store.engine.dispose()
+
+
+def test_metrics_count_fetches_items_and_feeds_in_error(
+    tmp_path: Path, http_server: LocalServer
+) -> None:
+    from tests.conftest import make_settings
+    from worker.app import Worker
+
+    base = http_server.url
+
+    def conditional(handler: BaseHTTPRequestHandler) -> Response:
+        if handler.headers.get("If-None-Match") == '"v"':
+            return Response(304)
+        return Response(200, rss(base, 1), {"ETag": '"v"'})
+
+    http_server.routes["/ok"] = conditional
+    http_server.routes["/bad"] = Response(500, b"")
+    settings = make_settings(
+        tmp_path, feeds=[{"url": f"{base}/ok"}, {"url": f"{base}/bad"}], fetch={"min_interval": 1}
+    )
+    clock = [datetime(2024, 6, 1, tzinfo=UTC)]
+    with Worker(settings, clock=lambda: clock[0], jitter=lambda: 0.0) as worker:
+        worker.ingest_feeds()
+        clock[0] += timedelta(days=2)  # everything is due again
+        worker.ingest_feeds()
+        text = worker.metrics.render()
+    assert 'worker_feed_fetches_total{code="200",outcome="ok"} 1.0' in text
+    assert 'worker_feed_fetches_total{code="304",outcome="not_modified"} 1.0' in text
+    assert 'worker_feed_fetches_total{code="500",outcome="error"} 2.0' in text
+    assert f"worker_feed_items_seen_total {float(ITEMS)}" in text
+    assert f"worker_feed_items_new_total {float(ITEMS)}" in text
+    assert "worker_feeds_in_error 1.0" in text
+    assert "worker_feed_parse_seconds_count 1.0" in text

@@ -40,7 +40,7 @@ class Service:
         handler = make_handler(
             settings.feeds_dir,
             health=self.health,
-            metrics=lambda: "",
+            metrics=worker.metrics.render,
             max_age=int(settings.schedule.publish_every),
         )
         self.server = FeedServer(settings.server.host, settings.server.port, handler)
