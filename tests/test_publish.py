@@ -201,3 +201,99 @@ def _id(worker: object, link: str) -> str:
         if s.item.doc.link == link:
             return str(s.id)
     raise AssertionError(link)
+
+
+class Hub:
+    """A real WebSub hub stand-in on loopback: records publish pings, answers 204 or 500."""
+
+    def __init__(self, status: int = 204) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qs
+
+        self.pings: list[dict[str, list[str]]] = []
+        self.content_types: list[str] = []
+        hub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                hub.content_types.append(self.headers["Content-Type"])
+                hub.pings.append(parse_qs(body.decode()))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hub"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_websub_hub_is_linked_and_pinged_after_a_change(tmp_path: Path) -> None:
+    from worker.app import Worker
+
+    hub = Hub()
+    try:
+        settings = make_settings(
+            tmp_path, None, publish=PublishSettings(base_url=BASE_URL, hub=hub.url)
+        )
+        with Worker(settings, clock=lambda: NOW) as worker:
+            worker.store.save_item(pipeline_item(EN_ENTRY), now=NOW)
+            worker.publish()
+            pinged = {p["hub.url"][0] for p in hub.pings}
+            assert all(p["hub.mode"] == ["publish"] for p in hub.pings)
+            assert set(hub.content_types) == {"application/x-www-form-urlencoded"}
+            # Every changed feed; the English one changed, the (empty) Chinese ones were new too.
+            assert f"{BASE_URL}/feeds/atom.xml" in pinged
+            assert f"{BASE_URL}/feeds/en/rss.xml" in pinged
+            assert f"{BASE_URL}/feeds/feed.json" in pinged
+            assert not [u for u in pinged if u.endswith((".ics", ".html"))]
+            feeds = tmp_path / "feeds"
+            for name in ("atom.xml", "rss.xml", "zh/atom.xml"):
+                parsed = feedparser.parse((feeds / name).read_bytes())
+                rels = {(link.rel, link.href) for link in parsed.feed.links}
+                assert ("hub", hub.url) in rels
+                assert ("self", f"{BASE_URL}/feeds/{name}") in rels
+            assert f'"url": "{hub.url}"' in (feeds / "feed.json").read_text()
+            # Nothing changed: no ping.
+            hub.pings.clear()
+            assert worker.publish() == []
+            assert hub.pings == []
+            # A Chinese entry arrives: the main and Chinese feeds are pinged, not the English.
+            worker.store.save_item(pipeline_item(ZH_ENTRY), now=NOW)
+            worker.publish()
+            pinged = {p["hub.url"][0] for p in hub.pings}
+            assert f"{BASE_URL}/feeds/zh/atom.xml" in pinged
+            assert f"{BASE_URL}/feeds/atom.xml" in pinged
+            assert not [u for u in pinged if "/feeds/en/" in u]
+    finally:
+        hub.close()
+
+
+def test_a_failing_hub_is_logged_not_fatal(tmp_path: Path, caplog: object) -> None:
+    from worker.app import Worker
+    from worker.publish.websub import ping_hub
+
+    hub = Hub(status=500)
+    try:
+        settings = make_settings(
+            tmp_path, None, publish=PublishSettings(base_url=BASE_URL, hub=hub.url)
+        )
+        with Worker(settings, clock=lambda: NOW) as worker:
+            worker.store.save_item(pipeline_item(EN_ENTRY), now=NOW)
+            written = worker.publish()
+            assert "atom.xml" in written and hub.pings
+            assert "hub answered HTTP 500" in caplog.text  # type: ignore[attr-defined]
+    finally:
+        hub.close()
+    # A hub that is not there at all: a value, not an exception.
+    (result,) = ping_hub("http://127.0.0.1:9/hub", ["http://x/feeds/atom.xml"], timeout=2)
+    assert not result.ok and result.error and result.error.startswith("websub:")

@@ -34,7 +34,7 @@ from worker.model import Entry, Item
 from worker.notify import DeliveryReport, Notifier
 from worker.pipeline import process
 from worker.pipeline.profile import Profile, load_profile
-from worker.publish import Snapshot, render_all, write_all
+from worker.publish import Snapshot, notify_hub, render_all, write_all
 from worker.sources import seeds
 from worker.sources.feeds import Fetcher, FetchResponse
 from worker.store import Store, connect, migrate
@@ -247,6 +247,7 @@ class Worker:
         written = write_all(render_all(snapshot, self.settings.publish), self.settings.feeds_dir)
         if written:
             log_fields(log, logging.INFO, "published", files=",".join(written), entries=len(stored))
+            notify_hub(written, self.settings.publish)
         return written
 
     def deliver(self) -> DeliveryReport:

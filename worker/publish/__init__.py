@@ -13,6 +13,7 @@ Files, under the output folder (served at ``/feeds/…``, the page at ``/``)::
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -24,7 +25,10 @@ from worker.publish.calendar import render_ics
 from worker.publish.files import write_if_changed
 from worker.publish.index import render_index
 from worker.publish.jsonfeed import render_json
-from worker.publish.syndication import FeedMeta, render_atom, render_rss
+from worker.publish.syndication import FeedMeta, feed_url, render_atom, render_rss
+from worker.publish.websub import PingResult, ping_hub
+
+log = logging.getLogger("worker.publish")
 
 #: The language variants: folder, BCP 47 tag, the title's suffix.
 LANGUAGES: tuple[tuple[str, str], ...] = (("zh", "中文"), ("en", "English"))
@@ -78,9 +82,34 @@ def render_all(
     return outputs
 
 
-def feed_paths(settings: PublishSettings) -> list[str]:
-    """The syndication feeds (not the calendar or the page): what a WebSub hub is told about."""
-    return [m.prefix + name for m in variants(settings) for name in FEED_FILES[:3]]
+def changed_feed_urls(written: Sequence[str], settings: PublishSettings) -> list[str]:
+    """The public URLs of the syndication feeds among the files just written."""
+    changed = set(written)
+    return [
+        feed_url(settings, meta, name)
+        for meta in variants(settings)
+        for name in FEED_FILES[:3]
+        if meta.prefix + name in changed
+    ]
+
+
+def notify_hub(written: Sequence[str], settings: PublishSettings) -> list[PingResult]:
+    """After a publish that changed feeds, ping the WebSub hub; failures are logged, not raised."""
+    urls = changed_feed_urls(written, settings)
+    if not settings.hub or not urls:
+        return []
+    results = ping_hub(settings.hub, urls, timeout=settings.hub_timeout)
+    for r in results:
+        level = logging.INFO if r.ok else logging.WARNING
+        log.log(
+            level,
+            "websub hub=%s feed=%s status=%s error=%s",
+            settings.hub,
+            r.feed_url,
+            r.status,
+            r.error,
+        )
+    return results
 
 
 def write_all(outputs: dict[str, bytes], folder: Path) -> list[str]:
