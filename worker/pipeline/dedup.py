@@ -1,24 +1,138 @@
-"""Dedup keys: which stored item an entry is.
+"""Dedup: which stored entry an item is, and which published event it belongs to.
 
-Pure functions over records; the store enforces the key with a unique
-constraint, so two workers can never store the same entry twice.
+Pure functions over records: keys, fingerprints and the decision "which cluster
+does this item join, if any" given the candidates an index found. No I/O: the
+index (``worker.pipeline.dedup_index``) finds candidates in memory, the store
+(``worker.store.clusters``) re-checks the exact keys under unique constraints.
 
-Fallback order of the exact key, as Miniflux does it (``internal/reader/processor``):
+Layers, tried in this order; the first that finds a cluster wins:
 
-1. the source's own guid (RSS ``guid``, Atom ``id``), scoped to the source;
-2. else the entry's link, scoped to the source;
-3. else, for a seed document, its path alone, so an edited file updates its
-   item instead of adding one;
-4. else a hash of its title and content.
+1. **The same entry of the same source** (``entry_key``): the source's guid,
+   else its link, else (a seed document) its path, else a hash of title and
+   content. Enforced by the unique ``items.key``; the entry updates its row.
+   This is Miniflux's fallback order (``internal/reader/processor``).
+2. **The same article across sources** (``exact_keys``): the canonical URL
+   (tracking parameters already removed by ``normalize``), else a hash of the
+   normalized text (letters and digits only, case folded) when the text is long
+   enough to be specific. Enforced by the unique ``cluster_keys.key``.
+3. **Near-duplicate text** (``signature`` / ``similarity``): MinHash over
+   character shingles of the normalized text, which needs no word segmentation
+   and so works for Chinese; candidates come from banded LSH, then the
+   estimated Jaccard similarity (or containment, for a trimmed copy) must
+   reach the configured threshold.
+4. **The same event across wording and language** (``same_event``): the same
+   start date and the same city, and then either a close title, or overlapping
+   organizers with a not-unlike title (same language); or, across English and
+   Chinese, the rule described at ``same_event``.
+
+Wrong merges are worse than missed ones, so every layer after the first also
+requires that the two reports do not *conflict* (``conflict``): different
+known start or end dates, different known cities, or different session
+numbers ("first session" / "第二期") mean different events, however alike the
+text. That keeps apart two sessions of one training series and one course
+given in two cities, which share most of their wording.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
 
-from worker.model import Document, Entry
+import numpy as np
+from datasketch import MinHash
+
+from worker.model import Document, Entry, EventFacts, Item
 
 SEED_PREFIX = "seed:"
+
+# ------------------------------------------------------------------ constants
+
+#: Characters per shingle. Five characters span a Chinese phrase or most of an
+#: English word; shorter shingles make unrelated texts on one topic look alike.
+SHINGLE_CHARS = 5
+#: Permutations of the MinHash signature: 64 x 4 bytes per item keeps 100k items
+#: in about 25 MB, and the estimate's standard error at J=0.6 is about 0.06.
+NUM_PERM = 64
+#: The seed of the permutations; signatures are persisted, so it must never change.
+MINHASH_SEED = 1
+#: Texts with fewer shingles than this are too short for the near-duplicate and
+#: text-hash layers: "Register now" is the same text under many events.
+MIN_SHINGLES = 40
+#: A trimmed copy holds most of the original: this share of the smaller set's
+#: shingles found in the larger one counts as a near duplicate too.
+CONTAINMENT_MIN = 0.9
+#: Character-bigram Dice similarity of two titles that name the same event.
+CLOSE_TITLE = 0.7
+#: With overlapping organizers the titles must still be this alike: one
+#: organiser's two courses on the same day share organizers, not titles.
+WEAK_TITLE = 0.5
+
+#: When the titles name no kind of event, the opening of the text is read for one.
+KIND_TEXT_CHARS = 200
+
+Layer = Literal["new", "url", "text", "near", "event", "event-xlang"]
+
+#: Session numbers in a title: "first session", "2nd session", "第二期", "第3期", "Session 2".
+_ORDINAL_WORDS = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
+    "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10,
+}  # fmt: skip
+_ZH_NUMERALS = {
+    "一": 1,
+    "二": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+    "十": 10,
+}
+_SESSION_EN = re.compile(
+    r"\b(?:(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d{1,2})(?:st|nd|rd|th)?"
+    r"\s+(?:session|phase|cohort|class|batch|edition|round)|"
+    r"(?:session|phase|cohort|batch|round)\s+(\d{1,2})\b)",
+    re.IGNORECASE,
+)
+_SESSION_ZH = re.compile(r"第\s*([一二三四五六七八九十\d]{1,3})\s*(?:期|届|批|场|次|轮|季)")
+#: Kinds of event, from words of the title; an English and a Chinese report must agree.
+_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("expo", re.compile(r"expo|exhibition|trade fair|trade show|博览会|展览会|展会|工博会", re.I)),
+    ("forum", re.compile(r"summit|forum|conference|congress|峰会|论坛|大会|年会", re.I)),
+    (
+        "training",
+        re.compile(
+            r"training|course|workshop|bootcamp|boot camp|masterclass|class\b|seminar|"
+            r"培训|研修|课程|训练营|工作坊|开班|讲习|公开课|研讨班|进修",
+            re.I,
+        ),
+    ),
+)
+_NON_WORD = re.compile(r"[\W_]+")
+_EN_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+_YEAR = re.compile(r"^(?:19|20)\d{2}$")
+_CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
+#: Words of any event title, which tell no event from another.
+_TITLE_STOP = frozenset(
+    """a an the of on in at for and to with by from as its new
+    held hold holds opens opened open opening concludes concluded kicks kicked off launched
+    launches starts started begins began ends ended takes took place successfully
+    training trainings course courses class classes workshop workshops seminar seminars
+    bootcamp program programme session sessions event public""".split()  # noqa: SIM905
+)
+#: The same for Chinese titles (cut out before bigrams are taken).
+_ZH_TITLE_STOP = re.compile(
+    r"\d+|年|月|日|在|于|举办|举行|召开|开班|开课|开幕|成功|顺利|圆满|结业|闭幕|"
+    r"培训班|研修班|培训|研修|专题|第.期"
+)
+
+
+# ------------------------------------------------------------- layer 1: entry
 
 
 def _digest(*parts: str) -> str:
@@ -30,7 +144,7 @@ def _digest(*parts: str) -> str:
 
 
 def entry_key(entry: Entry) -> str:
-    """The exact identity of ``entry`` within its source."""
+    """The exact identity of ``entry`` within its source (layer 1, see the module doc)."""
     if entry.guid:
         return f"{entry.source}#guid:{entry.guid}"
     if entry.link:
@@ -43,3 +157,441 @@ def entry_key(entry: Entry) -> str:
 def content_hash(doc: Document) -> str:
     """A hash of what a reader sees; when it changes the stored item is updated."""
     return _digest(doc.title, doc.link or "", doc.text)
+
+
+# ---------------------------------------------------------- layer 2: article
+
+
+def dedup_text(text: str) -> str:
+    """The text as the content layers compare it: letters and digits only, case folded.
+
+    Whitespace, punctuation and line breaks differ between a page and its copy;
+    the words do not.
+    """
+    return _NON_WORD.sub("", text.casefold())
+
+
+def exact_keys(doc: Document) -> tuple[str, ...]:
+    """The cross-source keys of ``doc`` (layer 2): canonical URL, then normalized-text hash.
+
+    Each key names one article wherever it was found; the store keeps each key
+    once (``cluster_keys.key``), so two workers cannot start two clusters for it.
+    """
+    keys: list[str] = []
+    if doc.link and doc.link.startswith(("http://", "https://")):
+        keys.append(f"url:{doc.link}")
+    text = dedup_text(doc.text)
+    if len(text) - SHINGLE_CHARS + 1 >= MIN_SHINGLES:
+        keys.append(f"text:{_digest(text)[:40]}")
+    return tuple(keys)
+
+
+# ------------------------------------------------------ layer 3: near duplicate
+
+
+def shingle_hashes(text: str) -> np.ndarray:
+    """32-bit hashes of the distinct character shingles of ``dedup_text(text)``.
+
+    A polynomial rolling hash over code points, vectorized: stable across
+    processes (unlike ``hash()``), so persisted signatures stay comparable.
+    """
+    folded = dedup_text(text)
+    if len(folded) < SHINGLE_CHARS:
+        return np.empty(0, dtype=np.uint32)
+    codes = np.frombuffer(folded.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    n = len(codes) - SHINGLE_CHARS + 1
+    h = np.zeros(n, dtype=np.uint64)
+    # 1_000_003 is the multiplier of CPython's old string hash; wraps mod 2**64 by design.
+    for j in range(SHINGLE_CHARS):
+        h = h * np.uint64(1_000_003) + codes[j : j + n]
+    h ^= h >> np.uint64(29)
+    return np.unique((h & np.uint64(0xFFFFFFFF)).astype(np.uint32))
+
+
+def _identity(value: int) -> int:
+    # The shingles are hashed already (``shingle_hashes``); MinHash permutes them.
+    return value
+
+
+class Signer:
+    """Makes MinHash signatures (datasketch) with one fixed set of permutations.
+
+    The permutations are drawn once from ``MINHASH_SEED``; every signature made
+    here, today or after a restart, is comparable with every other.
+    """
+
+    def __init__(self, num_perm: int = NUM_PERM) -> None:
+        self.num_perm = num_perm
+        template = MinHash(num_perm=num_perm, seed=MINHASH_SEED, scheme="affine32")
+        self._permutations = template.permutations
+
+    def sign(self, text: str) -> tuple[np.ndarray | None, int]:
+        """(signature, shingle count); no signature for a text under ``MIN_SHINGLES``."""
+        hashes = shingle_hashes(text)
+        if len(hashes) < MIN_SHINGLES:
+            return None, int(len(hashes))
+        m = MinHash(
+            num_perm=self.num_perm,
+            permutations=self._permutations,
+            hashfunc=_identity,
+            scheme="affine32",
+        )
+        m.update_batch(hashes.tolist())
+        return m.hashvalues.astype(np.uint32), int(len(hashes))
+
+
+def similarity(
+    sig_a: np.ndarray, sig_b: np.ndarray, size_a: int, size_b: int
+) -> tuple[float, float]:
+    """(estimated Jaccard, estimated containment of the smaller set in the larger).
+
+    Containment follows from Jaccard and the set sizes: |A∩B| = J(|A|+|B|)/(1+J).
+    """
+    jaccard = float(np.count_nonzero(sig_a == sig_b)) / len(sig_a)
+    smaller = min(size_a, size_b)
+    if smaller <= 0:
+        return jaccard, 0.0
+    common = jaccard * (size_a + size_b) / (1.0 + jaccard)
+    return jaccard, min(1.0, common / smaller)
+
+
+def is_near_duplicate(jaccard: float, containment: float, threshold: float) -> bool:
+    return jaccard >= threshold or containment >= max(CONTAINMENT_MIN, threshold)
+
+
+def lsh_bands(num_perm: int, threshold: float) -> tuple[int, int]:
+    """(bands, rows) for banded LSH whose S-curve midpoint lies at or below ``threshold``.
+
+    Two signatures become candidates when all rows of one band agree; the
+    chance is 1-(1-J^r)^b, which turns at about (1/b)^(1/r). The most rows that
+    keep that point at or under the threshold keep recall high and candidates few.
+    """
+    best = (num_perm // 2, 2)
+    for rows in range(2, num_perm + 1):
+        if num_perm % rows:
+            continue
+        bands = num_perm // rows
+        if bands >= 2 and (1.0 / bands) ** (1.0 / rows) <= threshold:
+            best = (bands, rows)
+    return best
+
+
+# ----------------------------------------------------------- layer 4: event
+
+
+@dataclass(frozen=True, slots=True)
+class MatchFacts:
+    """What the event rule compares of one report; small, so the index keeps it for every item."""
+
+    lang: str
+    start: date | None
+    end: date | None
+    city: str | None
+    #: The event's name and the headline, for title closeness.
+    title: str
+    headline: str
+    organizers: frozenset[str]
+    topics: frozenset[str]
+    #: Session numbers named in the title ("second session", "第二期").
+    sessions: frozenset[int]
+    #: "training" | "expo" | "forum" | None, from the title's words.
+    kind: str | None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "lang": self.lang,
+            "start": self.start.isoformat() if self.start else None,
+            "end": self.end.isoformat() if self.end else None,
+            "city": self.city,
+            "title": self.title,
+            "headline": self.headline,
+            "organizers": sorted(self.organizers),
+            "topics": sorted(self.topics),
+            "sessions": sorted(self.sessions),
+            "kind": self.kind,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> MatchFacts:
+        def day(value: object) -> date | None:
+            return date.fromisoformat(str(value)) if value else None
+
+        def names(value: object) -> frozenset[str]:
+            return frozenset(str(v) for v in value) if isinstance(value, list) else frozenset()
+
+        sessions = data.get("sessions")
+        return cls(
+            lang=str(data.get("lang") or ""),
+            start=day(data.get("start")),
+            end=day(data.get("end")),
+            city=str(data["city"]) if data.get("city") else None,
+            title=str(data.get("title") or ""),
+            headline=str(data.get("headline") or ""),
+            organizers=names(data.get("organizers")),
+            topics=names(data.get("topics")),
+            sessions=frozenset(int(s) for s in sessions)
+            if isinstance(sessions, list)
+            else frozenset(),
+            kind=str(data["kind"]) if data.get("kind") else None,
+        )
+
+
+def _session_number(token: str) -> int | None:
+    if token.isdigit():
+        return int(token)
+    if token.lower() in _ORDINAL_WORDS:
+        return _ORDINAL_WORDS[token.lower()]
+    if token in _ZH_NUMERALS:
+        return _ZH_NUMERALS[token]
+    if len(token) == 2 and token[0] == "十" and token[1] in _ZH_NUMERALS:
+        return 10 + _ZH_NUMERALS[token[1]]
+    return None
+
+
+def session_numbers(*titles: str) -> frozenset[int]:
+    """Session numbers named in ``titles``: "the first session of …", "第二期…"."""
+    found: set[int] = set()
+    for title in titles:
+        for match in _SESSION_EN.finditer(title):
+            n = _session_number(match.group(1) or match.group(2))
+            if n is not None:
+                found.add(n)
+        for match in _SESSION_ZH.finditer(title):
+            n = _session_number(match.group(1))
+            if n is not None:
+                found.add(n)
+    return frozenset(found)
+
+
+def event_kind(*titles: str) -> str | None:
+    for title in titles:
+        for kind, pattern in _KINDS:
+            if pattern.search(title):
+                return kind
+    return None
+
+
+def _org_key(name: str) -> str:
+    return dedup_text(name)
+
+
+def match_facts(doc: Document, event: EventFacts) -> MatchFacts:
+    title = event.title or doc.title
+    return MatchFacts(
+        lang=doc.lang,
+        start=event.start,
+        end=event.end,
+        city=event.city,
+        title=title,
+        headline=doc.title,
+        organizers=frozenset(_org_key(o) for o in event.organizers if _org_key(o)),
+        topics=frozenset(event.topics),
+        sessions=session_numbers(title, doc.title),
+        kind=event_kind(title, doc.title, doc.text[:KIND_TEXT_CHARS]),
+    )
+
+
+def title_terms(title: str, city: str | None = None) -> frozenset[str]:
+    """What names *this* event in a title: English words and Chinese character bigrams,
+    without the words every event title has ("training course", "held in", "举办",
+    "培训班"), years, or the city.
+
+    Headlines of one organiser's courses share most of their words ("… Training
+    Course Opens in Xi'an"); only what is left tells them apart.
+    """
+    text = title.casefold()
+    words = {w for w in _EN_WORD.findall(text) if w not in _TITLE_STOP and not _YEAR.match(w)}
+    if city:
+        words -= set(_EN_WORD.findall(city.casefold()))
+    grams: set[str] = set()
+    for run in _CJK_RUN.findall(_ZH_TITLE_STOP.sub(" ", text)):
+        run = run.strip()
+        grams.update(run[i : i + 2] for i in range(len(run) - 1))
+        if len(run) == 1:
+            grams.add(run)
+    return frozenset(words | grams)
+
+
+def title_similarity(a: str, b: str, city: str | None = None) -> float:
+    """Dice coefficient of the titles' distinctive terms (``title_terms``)."""
+    x, y = title_terms(a, city), title_terms(b, city)
+    if not x or not y:
+        return 0.0
+    return 2.0 * len(x & y) / (len(x) + len(y))
+
+
+def conflict(a: MatchFacts, b: MatchFacts) -> str | None:
+    """Why ``a`` and ``b`` cannot be one event, or None when nothing they state disagrees."""
+    if a.start and b.start and a.start != b.start:
+        return "start dates differ"
+    if _ranged(a) and _ranged(b) and a.end != b.end:
+        # A single date is often just the opening day a report names ("开班"), so
+        # only two stated ranges can disagree on the end.
+        return "end dates differ"
+    if a.city and b.city and a.city != b.city:
+        return "cities differ"
+    if a.sessions and b.sessions and a.sessions.isdisjoint(b.sessions):
+        return "session numbers differ"
+    if a.kind and b.kind and a.kind != b.kind:
+        return "kinds of event differ"
+    return None
+
+
+def _ranged(facts: MatchFacts) -> bool:
+    return facts.end is not None and facts.end != facts.start
+
+
+def _languages_differ(a: MatchFacts, b: MatchFacts) -> bool:
+    return {a.lang, b.lang} == {"en", "zh"}
+
+
+def same_event(a: MatchFacts, b: MatchFacts) -> str | None:
+    """Why ``a`` and ``b`` report one event (layer 4), or None.
+
+    Both must state the same start date and the same city, and nothing may
+    conflict. Then, in one language: a close title (the event's name or the
+    headline), or overlapping organizers with a title not unlike. A repost may
+    rewrite the headline but keeps the event's name; one organiser's two
+    courses share organizers but not names.
+
+    Across English and Chinese, titles and organizer names share no strings,
+    so this rule asks for more of what does not depend on the language: the
+    same start *and* end date, the same city, the same kind of event, at least
+    one shared topic (topics are the profile's labels, the same in both
+    languages), and the two reports in different languages. Two different
+    smart-manufacturing trainings starting and ending on the same days in the
+    same city, one reported only in English and one only in Chinese, would
+    still merge; ``decide`` therefore merges across languages only when exactly
+    one cluster qualifies, so where two such events exist neither is merged.
+    """
+    if not (a.start and b.start and a.city and b.city):
+        return None
+    if a.start != b.start or a.city != b.city or conflict(a, b):
+        return None
+    if _languages_differ(a, b):
+        if not (a.end and b.end and a.kind and a.kind == b.kind):
+            return None
+        shared = a.topics & b.topics
+        if not shared:
+            return None
+        return f"same dates, city and kind across languages; topics {sorted(shared)}"
+    title = max(
+        title_similarity(a.title, b.title, a.city), title_similarity(a.headline, b.headline, a.city)
+    )
+    if title >= CLOSE_TITLE:
+        return f"same start and city; titles alike ({title:.2f})"
+    if a.organizers & b.organizers and title >= WEAK_TITLE:
+        return f"same start and city; organizers overlap; titles alike ({title:.2f})"
+    return None
+
+
+# ---------------------------------------------------------------- the decision
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """Everything the dedup layers compare of one item."""
+
+    keys: tuple[str, ...]
+    signature: np.ndarray | None
+    shingles: int
+    facts: MatchFacts
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A cluster an index found for an item, by one layer, with all its members' facts."""
+
+    cluster: str
+    layer: Layer
+    members: tuple[MatchFacts, ...]
+    #: Near-duplicate layer: the estimated (Jaccard, containment) with the closest member.
+    jaccard: float = 0.0
+    containment: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Which cluster an item joins (None: it starts one), by which layer, and why."""
+
+    cluster: str | None
+    layer: Layer
+    reason: str
+
+
+_LAYER_ORDER: tuple[Layer, ...] = ("url", "text", "near", "event")
+
+
+def fingerprint(item: Item, signer: Signer) -> Fingerprint:
+    signature, shingles = signer.sign(item.doc.text)
+    return Fingerprint(
+        keys=exact_keys(item.doc),
+        signature=signature,
+        shingles=shingles,
+        facts=match_facts(item.doc, item.event),
+    )
+
+
+def _conflicts(facts: MatchFacts, members: Iterable[MatchFacts]) -> str | None:
+    for member in members:
+        why = conflict(facts, member)
+        if why:
+            return why
+    return None
+
+
+def decide(facts: MatchFacts, candidates: Sequence[Candidate], *, threshold: float) -> Decision:
+    """The cluster an item with ``facts`` joins, given what the index found.
+
+    Does not interact with any dependency, only processes data. Layers are
+    tried in order (see the module doc); within a layer the first candidate
+    that passes wins. A candidate whose members conflict with the item is
+    skipped at every layer: two reports that state different dates, cities or
+    session numbers are never merged, however alike their text.
+    """
+    by_layer: dict[str, list[Candidate]] = {}
+    for c in candidates:
+        by_layer.setdefault(c.layer, []).append(c)
+    for layer in _LAYER_ORDER:
+        for c in by_layer.get(layer, ()):
+            if _conflicts(facts, c.members):
+                continue
+            if layer in ("url", "text"):
+                return Decision(c.cluster, layer, f"same {'link' if layer == 'url' else 'text'}")
+            if layer == "near" and is_near_duplicate(c.jaccard, c.containment, threshold):
+                return Decision(
+                    c.cluster,
+                    "near",
+                    f"near-duplicate text (J={c.jaccard:.2f}, C={c.containment:.2f})",
+                )
+        if layer == "event":
+            return _decide_event(facts, by_layer.get("event", ()))
+    return Decision(None, "new", "no earlier report")
+
+
+def _decide_event(facts: MatchFacts, candidates: Sequence[Candidate]) -> Decision:
+    same_lang: list[tuple[str, str]] = []
+    cross: dict[str, str] = {}
+    for c in candidates:
+        if _conflicts(facts, c.members):
+            continue
+        for member in c.members:
+            why = same_event(facts, member)
+            if why is None:
+                continue
+            if _languages_differ(facts, member):
+                cross.setdefault(c.cluster, why)
+            else:
+                same_lang.append((c.cluster, why))
+                break
+    if same_lang:
+        cluster, why = same_lang[0]
+        return Decision(cluster, "event", why)
+    if len(cross) == 1:
+        ((cluster, why),) = cross.items()
+        return Decision(cluster, "event-xlang", why)
+    if len(cross) > 1:
+        return Decision(
+            None, "new", f"{len(cross)} events in the other language qualify; none merged"
+        )
+    return Decision(None, "new", "no earlier report")
