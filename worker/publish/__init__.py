@@ -69,6 +69,7 @@ def render_all(
     if not isinstance(snapshot, Snapshot):
         snapshot = Snapshot(window=tuple(snapshot))
     outputs: dict[str, bytes] = {}
+    events: dict[str, bytes] = {}
     for meta in variants(settings):
         entries = [s for s in snapshot.window if _in_variant(s, meta)]
         p = meta.prefix
@@ -76,7 +77,7 @@ def render_all(
         outputs[p + "rss.xml"] = render_rss(entries, settings, meta)
         outputs[p + "feed.json"] = render_json(entries, settings, meta)
         outputs[p + "events.ics"] = render_ics(
-            entries, settings, name=meta.title, language=meta.language
+            entries, settings, name=meta.title, language=meta.language, cache=events
         )
     outputs["index.html"] = render_index(snapshot.window, settings, today=snapshot.today)
     return outputs

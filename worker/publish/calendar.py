@@ -23,6 +23,7 @@ PRODID = "-//smartmfg-events-worker//Events feed//EN"
 #: and Outlook's X-PUBLISHED-TTL). Events are announced weeks ahead; an hour is plenty.
 REFRESH = timedelta(hours=1)
 ONE_DAY = timedelta(days=1)
+END_CALENDAR = b"END:VCALENDAR\r\n"
 
 
 def event_uid(stored: StoredItem, settings: PublishSettings) -> str:
@@ -75,8 +76,15 @@ def _description(stored: StoredItem, link: str) -> str:
 
 
 def render_ics(
-    stored: Iterable[StoredItem], settings: PublishSettings, *, name: str, language: str | None
+    stored: Iterable[StoredItem],
+    settings: PublishSettings,
+    *,
+    name: str,
+    language: str | None,
+    cache: dict[str, bytes] | None = None,
 ) -> bytes:
+    """The calendar; ``cache`` (entry id -> VEVENT bytes) lets the language variants
+    share each event's serialization, the costly part, within one publish."""
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -88,10 +96,17 @@ def render_ics(
     cal.add("x-published-ttl", vDuration(REFRESH))
     if language:
         cal.add("x-wr-language", language)
-    events = [e for e in (build_event(s, settings) for s in _soonest_first(stored)) if e]
-    for event in events:
-        cal.add_component(event)
-    return bytes(cal.to_ical())
+    cache = {} if cache is None else cache
+    blocks = []
+    for s in _soonest_first(stored):
+        if s.id not in cache:
+            event = build_event(s, settings)
+            cache[s.id] = bytes(event.to_ical()) if event is not None else b""
+        blocks.append(cache[s.id])
+    head = bytes(cal.to_ical())
+    # The VEVENT blocks go inside the VCALENDAR, before its END line (RFC 5545 §3.4).
+    assert head.endswith(END_CALENDAR)
+    return head[: -len(END_CALENDAR)] + b"".join(blocks) + END_CALENDAR
 
 
 def _soonest_first(stored: Iterable[StoredItem]) -> list[StoredItem]:
