@@ -171,7 +171,8 @@ def make_handler(
                     head,
                 )
                 return
-            file = cache.get(self._file_for(path)) if self._file_for(path) else None
+            target = self._file_for(path)
+            file = cache.get(target) if target else None
             if file is None:
                 self._send_bytes(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain", head)
                 return

@@ -37,12 +37,12 @@ def ping_hub(
             try:
                 response = http.post(hub, data={"hub.mode": "publish", "hub.url": url})
             except httpx.HTTPError as e:
-                error = f"websub: {type(e).__name__}: {e}"
-                results.append(PingResult(url, ok=False, error=error))
+                failure = f"websub: {type(e).__name__}: {e}"
+                results.append(PingResult(url, ok=False, error=failure))
                 continue
             ok = response.is_success
-            error = None if ok else f"websub: hub answered HTTP {response.status_code}"
-            results.append(PingResult(url, ok=ok, status=response.status_code, error=error))
+            refused = None if ok else f"websub: hub answered HTTP {response.status_code}"
+            results.append(PingResult(url, ok=ok, status=response.status_code, error=refused))
     finally:
         if own:
             http.close()
