@@ -60,6 +60,13 @@ _EN_WEEKDAY = r"(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day,?\s+)?"
 
 _FLAGS = re.IGNORECASE
 
+#: Chinese numerals as written in formal notices: "二〇二四年六月五日", "十二月三十一日".
+_CN_DIGITS = {"〇": 0, "○": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4,
+              "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}  # fmt: skip
+_ZH_YEAR = rf"(?:{_YEAR}|[一二][〇○零一二三四五六七八九]{{3}})"
+_ZH_MONTH = r"(?:1[0-2]|0?[1-9]|十[一二]?|[一二三四五六七八九])"
+_ZH_DAY = r"(?:3[01]|[12]\d|0?[1-9]|三十一?|二?十[一二三四五六七八九]?|[一二三四五六七八九])"
+
 #: Each pattern names the parts it captures; the absent ones are inherited.
 _PATTERNS: tuple[re.Pattern[str], ...] = (
     # "June 5 to 6, 2024", "Nov. 3 to 5", "June 28 to July 2, 2024",
@@ -77,9 +84,9 @@ _PATTERNS: tuple[re.Pattern[str], ...] = (
     ),
     # "2024年6月5日至6日", "6月5日-6日", "6月5-6日", "2024年12月30日至2025年1月2日"
     re.compile(
-        rf"(?<!\d)(?:(?P<y1>{_YEAR})\s*年\s*)?(?P<m1>1[0-2]|0?[1-9])\s*月\s*(?P<d1>3[01]|[12]\d|0?[1-9])"
-        rf"\s*[日号]?{_ZH_WEEKDAY}{_ZH_CONN}(?:(?P<y2>{_YEAR})\s*年\s*)?"
-        rf"(?:(?P<m2>1[0-2]|0?[1-9])\s*月\s*)?(?P<d2>3[01]|[12]\d|0?[1-9])\s*[日号]"
+        rf"(?<![\d〇○零一二三四五六七八九十])(?:(?P<y1>{_ZH_YEAR})\s*年\s*)?(?P<m1>{_ZH_MONTH})\s*月\s*"
+        rf"(?P<d1>{_ZH_DAY})\s*[日号]?{_ZH_WEEKDAY}{_ZH_CONN}(?:(?P<y2>{_ZH_YEAR})\s*年\s*)?"
+        rf"(?:(?P<m2>{_ZH_MONTH})\s*月\s*)?(?P<d2>{_ZH_DAY})\s*[日号]"
     ),
     # "2024-06-05 至 2024-06-06", "2024.6.5-6.6", "2024/6/5-6"
     re.compile(
@@ -93,8 +100,8 @@ _PATTERNS: tuple[re.Pattern[str], ...] = (
         rf"(?<![\d.])(?P<d1>{_DAY})\s+(?:of\s+)?(?P<m1>{_MON})(?:,?\s+(?P<y1>{_YEAR}))?", _FLAGS
     ),
     re.compile(
-        rf"(?<!\d)(?:(?P<y1>{_YEAR})\s*年\s*)?(?P<m1>1[0-2]|0?[1-9])\s*月\s*"
-        rf"(?P<d1>3[01]|[12]\d|0?[1-9])\s*[日号]"
+        rf"(?<![\d〇○零一二三四五六七八九十])(?:(?P<y1>{_ZH_YEAR})\s*年\s*)?(?P<m1>{_ZH_MONTH})\s*月\s*"
+        rf"(?P<d1>{_ZH_DAY})\s*[日号]"
     ),
     re.compile(
         rf"(?<!\d)(?P<y1>{_YEAR})[-/.](?P<m1>1[0-2]|0?[1-9])[-/.](?P<d1>3[01]|[12]\d|0?[1-9])(?![\d.])"
@@ -122,18 +129,38 @@ class DateSpan:
         return self.end != self.start
 
 
+def cn_number(token: str) -> int | None:
+    """ "二十二" -> 22, "十二" -> 12, "二〇二四" -> 2024 (digit by digit); None if not a number."""
+    if token.isdigit():
+        return int(token)
+    if "十" in token:
+        tens, _, ones = token.partition("十")
+        high = _CN_DIGITS.get(tens, -1) if tens else 1
+        low = _CN_DIGITS.get(ones, -1) if ones else 0
+        return high * 10 + low if high >= 0 and low >= 0 else None
+    digits = [_CN_DIGITS.get(ch) for ch in token]
+    if not digits or None in digits:
+        return None
+    return int("".join(str(d) for d in digits))
+
+
 def _month(token: str | None) -> int | None:
     if token is None:
         return None
-    if token.isdigit():
+    if token.isascii() and token.isdigit():
         return int(token)
-    return MONTHS.get(token.lower().rstrip("."))
+    return MONTHS.get(token.lower().rstrip(".")) or cn_number(token)
 
 
 def _day(token: str | None) -> int | None:
     if token is None:
         return None
-    return int(re.sub(r"\D", "", token))
+    digits = re.sub(r"\D", "", token)
+    return int(digits) if digits.isascii() and digits else cn_number(token)
+
+
+def _year(token: str | None) -> int | None:
+    return cn_number(token) if token else None
 
 
 def infer_year(month: int, day: int, reference: date) -> int:
@@ -153,8 +180,7 @@ def _build(groups: dict[str, str | None], reference: date) -> tuple[date, date, 
     """Fill the parts the text left out and build the (start, end) pair."""
     m1, m2 = _month(groups.get("m1")), _month(groups.get("m2"))
     d1, d2 = _day(groups.get("d1")), _day(groups.get("d2"))
-    y1 = int(groups["y1"]) if groups.get("y1") else None
-    y2 = int(groups["y2"]) if groups.get("y2") else None
+    y1, y2 = _year(groups.get("y1")), _year(groups.get("y2"))
     m1 = m1 or m2
     m2 = m2 or m1
     if m1 is None or d1 is None:

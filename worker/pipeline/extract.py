@@ -45,10 +45,13 @@ NAME_MAX_CHARS = 120
 _DATE_EVENT_CUES = re.compile(
     r"held|hold|take place|took place|taking place|will run|runs|running|scheduled|"
     r"kick(?:s|ed)? off|"
-    r"opened|opens|convened|dates?\s*:|time\s*:|when\s*:|from\b|between\b|"
+    r"opened|opens|convened|dates?\s*:|time\s*:|when\s*:|"
     r"举办|举行|召开|开班|开课|开幕|开启|启动|开展|进行|培训时间|会议时间|活动时间|时间[:：]|日期[:：]|期间|为期",
     re.IGNORECASE,
 )
+#: Words that mark the date after them as the event's, but not the one before them
+#: ("17 June: Data from the shop floor" is an agenda line, not the event's start).
+_DATE_LEAD_CUES = re.compile(r"\b(?:from|between)\s+(?:\w+day,?\s+)?$", re.IGNORECASE)
 #: Words just before a date that mark it as something else (a deadline, a publication).
 _DATE_OTHER_CUES = re.compile(
     r"deadline|register by|registration (?:closes|ends|deadline)|apply by|before|no later than|"
@@ -184,7 +187,11 @@ def _date_score(span: DateSpan, text: str, order: int) -> float:
     before = text[max(0, span.begin - CONTEXT_BEFORE) : span.begin]
     after = text[span.stop : span.stop + CONTEXT_AFTER]
     points = 1.0 if span.is_range else 0.0
-    if _DATE_EVENT_CUES.search(before) or _DATE_EVENT_CUES.search(after):
+    if (
+        _DATE_EVENT_CUES.search(before)
+        or _DATE_EVENT_CUES.search(after)
+        or _DATE_LEAD_CUES.search(before)
+    ):
         points += 2.0
     if _DATE_OTHER_CUES.search(before[-15:]) or re.match(r"^\s*(?:前|之前|截止)", after):
         points -= 4.0
@@ -237,6 +244,16 @@ def _duration_days(text: str) -> int | None:
     return days if days and 1 <= days <= MAX_DURATION_DAYS else None
 
 
+#: "为期5天", "为期三天": an explicit statement of how long the event runs.
+_STATED_LENGTH = re.compile(r"为期\s*([一两二三四五六七八九十]|\d{1,2})\s*天")
+
+
+def _stated_length(text: str) -> int | None:
+    """The length a text states with 为期 anywhere, when it states exactly one."""
+    lengths = {m.group(1) for m in _STATED_LENGTH.finditer(text)} if "为期" in text else set()
+    return _duration_days(f"为期{lengths.pop()}天") if len(lengths) == 1 else None
+
+
 def event_dates(doc: Document) -> tuple[date | None, date | None]:
     """The event's (start, end): the best-placed date or range in the title and text."""
     reference = _reference(doc)
@@ -252,7 +269,8 @@ def event_dates(doc: Document) -> tuple[date | None, date | None]:
         return None, None
     if best.start == best.end:
         window = text[max(0, best.begin - DURATION_WINDOW) : best.stop + DURATION_WINDOW]
-        days = _duration_days(window)
+        # "为期N天" names the event's length wherever the notice says it.
+        days = _duration_days(window) or _stated_length(text)
         if days:
             return best.start, best.start + timedelta(days=days - 1)
     return best.start, best.end
