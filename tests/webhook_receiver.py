@@ -44,6 +44,8 @@ class Receiver:
     def __init__(self, secret: str = TEST_SECRET, port: int = 0) -> None:
         self.secret = secret
         self.received: list[Received] = []
+        #: Requests cut off before their body was complete (never handed on).
+        self.incomplete = 0
         self.reply: Callable[[Received], Reply] = lambda _r: Reply()
         self.lock = threading.Lock()
         #: Set each time a request arrives (tests wait on it instead of sleeping).
@@ -56,6 +58,12 @@ class Receiver:
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
+                if len(body) < length:
+                    # The sender died mid-request (the crash test kills it): like any HTTP
+                    # server, drop the incomplete request instead of handing it on.
+                    receiver.incomplete += 1
+                    self.close_connection = True
+                    return
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 try:
                     payload = Webhook(receiver.secret).verify(body, headers)
@@ -67,12 +75,15 @@ class Receiver:
                     receiver.received.append(got)
                 receiver.arrived.set()
                 reply = receiver.reply(got)
-                self.send_response(reply.status)
-                for k, v in reply.headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(reply.body)))
-                self.end_headers()
-                self.wfile.write(reply.body)
+                try:
+                    self.send_response(reply.status)
+                    for k, v in reply.headers.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(reply.body)))
+                    self.end_headers()
+                    self.wfile.write(reply.body)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the sender went away (killed): fine
 
             def log_message(self, *args: object) -> None:
                 pass

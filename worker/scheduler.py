@@ -68,6 +68,13 @@ class Service:
             ("seeds", self._ingest(self.worker.ingest_seeds), settings.seeds_every, timedelta(0)),
             ("feeds", self._ingest(self.worker.ingest_feeds), settings.feeds_every, timedelta(0)),
             ("publish", self.publish, settings.publish_every, timedelta(seconds=1)),
+            # Webhooks due now (new items, retries); a run ends when nothing more is due.
+            (
+                "deliver",
+                self.worker.deliver,
+                self.worker.settings.delivery.every,
+                timedelta(seconds=1),
+            ),
         ]
         for name, func, every, delay in jobs:
             self.scheduler.add_job(
