@@ -65,6 +65,9 @@ _PLACE_BEFORE_CUES = re.compile(
     r"\s*[:：]?\s*(?:the\s+)?$",
     re.IGNORECASE,
 )
+#: A capitalized word right after an English place name makes the name part of a
+#: longer one: "Nanyang Drive", "Nanyang Technological University", "Detroit Regional".
+_PART_OF_NAME = re.compile(r" (?!Province|City|Municipality)[A-Z][a-z]")
 _PLACE_AFTER_CUES = re.compile(r"^\s*(?:市)?(?:举办|举行|召开|开班|开幕|开课|成功举办|顺利举办|站)")
 #: Labelled venue: "地点：…", "Venue: …".
 _VENUE_LABEL = re.compile(
@@ -112,13 +115,15 @@ def _grow_en(text: str, begin: int, end: int) -> str:
     while lo > 0 and (
         _is_name_word(words[lo - 1][2]) or words[lo - 1][2].lower() in _EN_NAME_JOINERS
     ):
-        if text[words[lo - 1][1] : words[lo][0]].strip():  # punctuation between: stop
+        gap = text[words[lo - 1][1] : words[lo][0]]
+        if gap.strip() or "\n" in gap:  # punctuation or a line break between: stop
             break
         lo -= 1
     while hi + 1 < len(words) and (
         _is_name_word(words[hi + 1][2]) or words[hi + 1][2].lower() in _EN_NAME_JOINERS
     ):
-        if text[words[hi][1] : words[hi + 1][0]].strip():
+        gap = text[words[hi][1] : words[hi + 1][0]]
+        if gap.strip() or "\n" in gap:
             break
         hi += 1
     while lo < hi and words[lo][2].lower() in _EN_NAME_JOINERS:
@@ -143,6 +148,19 @@ def _name_en(text: str, profile: Profile) -> str | None:
     return None
 
 
+#: A quoted phrase ending right where a name's left stop is: “…”.
+_ZH_QUOTE_BEFORE = re.compile(r"“[^”“\n]{2,60}”$")
+
+
+def _longest_head_end(text: str, begin: int, end: int, heads: list[str]) -> int:
+    """Where the name ends when a longer head overlaps this one ("专题培训" + "培训班")."""
+    for head in heads:
+        for at in range(begin + 1, end):
+            if text.startswith(head, at) and at + len(head) > end:
+                end = at + len(head)
+    return end
+
+
 def _name_zh(text: str, profile: Profile) -> str | None:
     heads = [h for h in profile.event_heads if is_cjk(h)]
     for match in _ZH_QUOTED.finditer(text):
@@ -153,7 +171,11 @@ def _name_zh(text: str, profile: Profile) -> str | None:
         while pos >= 0:
             stops = list(_ZH_NAME_STOP.finditer(text, max(0, pos - 40), pos))
             begin = stops[-1].end() if stops else max(0, pos - 40)
-            name = text[begin : pos + len(head)]
+            quoted = _ZH_QUOTE_BEFORE.search(text, max(0, begin - 62), begin)
+            if quoted:  # “智能工厂与MES系统实施”专题培训班: the quoted part belongs to the name
+                begin = quoted.start()
+            end = _longest_head_end(text, pos, pos + len(head), heads)
+            name = text[begin:end]
             if len(name) >= NAME_MIN_CHARS:
                 return name
             pos = text.find(head, pos + 1)
@@ -293,7 +315,13 @@ def _place_score(
         points -= 2.5
     if re.match(r"^[-\s]?(?:based|headquartered)", after):
         points -= 2.0
+    if _in_longer_name(mention, text):
+        points -= 2.0
     return points
+
+
+def _in_longer_name(mention: PlaceMention, text: str) -> bool:
+    return mention.surface.isascii() and _PART_OF_NAME.match(text, mention.end) is not None
 
 
 def event_place(
@@ -305,7 +333,9 @@ def event_place(
     if venue:
         in_venue = gaz.find_cities(venue)
         if in_venue:
-            return in_venue[0].place.name, in_venue[0].place.country, venue
+            # "73 Nanyang Drive, Singapore": a street or building named after a city is not it.
+            best = next((m for m in in_venue if not _in_longer_name(m, venue)), in_venue[0])
+            return best.place.name, best.place.country, venue
     text = f"{doc.title}\n{doc.text[:LEAD_CHARS]}"
     mentions = gaz.find_cities(text)
     if mentions:

@@ -146,7 +146,7 @@ _DEBRIS_PREFIX = re.compile(
 )
 #: Short lines that contain these are counters, share bars and bylines.
 _DEBRIS_WORDS = re.compile(
-    r"(?:发布时间|发布日期|来源:|作者:|浏览|阅读\s*\d|点击|次数|【大\s*中\s*小】|\b(?:print|email)\b|"
+    r"(?:发布时间|发布日期|来源:|作者:|浏览|阅读\s*:?\s*\d|点击|次数|【大\s*中\s*小】|\b(?:print|email)\b|"
     r"微信|微博|朋友圈|qq空间|facebook|twitter|linkedin|whatsapp|weibo|wechat|"
     r"\bshare\b|收藏|打印|字体|views?\s*:|posted (?:on|by)|published\s*:|source\s*:|"
     r"\bby\s+[A-Z][a-z]+\s*\|)",

@@ -24,6 +24,7 @@ ORG_NOUNS_EN = frozenset(
         "association",
         "platform",
         "university",
+        "polytechnic",
         "ministry",
         "committee",
         "center",
@@ -174,13 +175,19 @@ _EN_NOT_ORGANIZER = re.compile(
 )
 #: Where an English list of organizers ends.
 _EN_STOP = re.compile(
-    r"(?:[.;:!?](?:\s|$)|\n|,\s+(?!and\b|the\b|[A-Z])|\s+(?:in|at|on|from|during|under|"
+    r"(?:[.;:!?](?:\s|$)|\n|,\s+(?!and\b|the\b|[A-Z])|,\s+the\s+[a-z]|"
+    r"\s+(?:in(?!\s+(?:cooperation|partnership|collaboration|association)\s+with)|at|on|from|during|under|"
     r"since|was|were|will|is|are|has|have|welcomed|attracted|drew|brought|gathered|took|"
     r"which|where|who|that|to|for the|as part)\b|"
     r"(?<!together)(?<!jointly)(?<!cooperation)(?<!partnership)(?<!collaboration)(?<!association)"
     r"\s+with\b|"
     r"\s+and\s+(?:is\s+|was\s+|are\s+|were\s+)?(?:co-?|jointly\s+)?"
     r"(?:organi[sz]|host|sponsor|support|run|held|deliver))"
+)
+#: "hosted by A, with B as co-organizer": B organizes too.
+_EN_AS_ROLE = re.compile(
+    r"\bwith\s+(?:the\s+)?([A-Z][^,;.\n]{2,120}?)\s+as\s+(?:an?\s+|the\s+)?"
+    r"(?:co-?)?(?:organi[sz]ers?|hosts?|organi[sz]ing partners?)\b"
 )
 #: "(ARTC)" after a name: the acronym repeats the name.
 _EN_ACRONYM = re.compile(r"\s*\([A-Z][A-Za-z&]{1,9}\)")
@@ -236,8 +243,12 @@ _ZH_SUBJECT = re.compile(
 )
 #: How far before the verb the subject's clause may start.
 _ZH_SUBJECT_REACH = 90
-#: "主办单位：A、B" lines.
-_ZH_LABEL = re.compile(rf"(?:{_ZH_KINDS})(?:单位|方|机构)?\s*[:：]\s*([^\n。;；]+)")
+#: "主办单位：A、B" lines; a list may use "；" too ("承办单位：A；B").
+_ZH_LABEL = re.compile(rf"(?:{_ZH_KINDS})(?:单位|方|机构)?\s*[:：]\s*([^\n。]+)")
+#: The next label on the same line ("；承办单位：", "；指导单位：") ends the list.
+_ZH_NEXT_LABEL = re.compile(r"[;；]?\s*[^\s;；、，,:：]{1,6}[:：]")
+#: The lines that continue a label's list: each one a name alone, indented in the source.
+_ZH_CONTINUATION = re.compile(r"\n([^\n:：。，,]{3,40})(?=\n|$)")
 #: "由A、B联合主办" and "由A主办，B承办".
 _ZH_BY = re.compile(
     rf"(?<![理因])由(?!于)([^。;；\n]{{2,160}}?)(?:联合|共同|携手)?(?:{_ZH_KINDS})(?!单位|方)"
@@ -247,7 +258,7 @@ _ZH_BARE = re.compile(rf"(?:{_ZH_KINDS})(?!单位|方|权|城市|地|国)")
 _ZH_CLAUSE_START = re.compile(r"[，,。；;：:\n由（(]")
 _ZH_SPLIT = re.compile(r"\s*[、，,；;/]\s*|\s+")
 #: "A与B", "A和B", "A及B" split only after an organization ending.
-_ZH_AND = re.compile(r"(?:与|和|及|以及|、)")
+_ZH_AND = re.compile(r"(?:与|和|及|以及|、|联合|携手|会同)")
 #: Words that open a clause but are not part of a name.
 _ZH_LEAD_NOISE = re.compile(
     r"^(?:本次|此次|这次|该|本期|今年的?|活动|会议|培训|培训班|研修班|论坛|大会|"
@@ -307,6 +318,30 @@ def is_org_en(name: str) -> bool:
 
 
 _JOINERS = frozenset({"of", "for", "and", "the", "&", "di", "de", "für"})
+#: Words that "and" joins inside one name ("Ministry of Industry and Information
+#: Technology", "Institute of Mechanical and Electrical Engineering"). After any
+#: other word, as after an organization noun, "and" starts the next name.
+_AND_INSIDE_NAME = frozenset(
+    [
+        "technology", "technologies", "engineering", "industry", "industries", "information",
+        "science", "sciences", "economy", "economics", "trade", "research", "development",
+        "innovation", "automation", "manufacturing", "robotics", "education", "commerce",
+        "communications", "management", "design", "mechanical", "electrical", "electronic",
+        "electronics", "chemical", "industrial", "civil", "planning", "quality", "standardization",
+        "energy", "environment", "materials", "physics", "mathematics", "arts", "culture",
+        "business", "finance", "health", "safety",
+    ]
+)
+
+
+def _and_continues(left: str, right: str) -> bool:
+    """Whether "and" between ``left`` and ``right`` may sit inside one name: a field
+    word on either side ("Advanced Remanufacturing and Technology Centre")."""
+    before, after = left.split(), right.split()
+    return bool(before and after) and (
+        before[-1].lower().strip(",.") in _AND_INSIDE_NAME
+        or after[0].lower().strip(",.") in _AND_INSIDE_NAME
+    )
 
 
 def is_named_body_en(name: str) -> bool:
@@ -315,6 +350,8 @@ def is_named_body_en(name: str) -> bool:
     Person names are mostly two words ("Mei Ke"); "High Value Manufacturing
     Catapult" is a body even though no organization noun says so.
     """
+    if not name[:1].isupper() and not name[:1].isdigit():
+        return False  # "the program is designed ...": prose, not a name
     if is_org_en(name):
         return True
     words = [w for w in name.split() if w.lower() not in _JOINERS]
@@ -359,8 +396,11 @@ def split_en(phrase: str) -> list[str]:
                 _flush(names, pending, hard=hard)
                 pending = ""
             hard = True
-        if pending and piece.lower().startswith("the "):
-            _flush(names, pending, hard=hard)  # "the" opens a new name
+        if pending and (
+            piece.lower().startswith("the ")
+            or (is_org_en(piece) and not _and_continues(pending, piece))
+        ):
+            _flush(names, pending, hard=hard)  # "the" or a whole name opens a new name
             pending = ""
         joined = f"{pending} and {piece}" if pending else piece
         if is_org_en(joined):
@@ -381,7 +421,13 @@ def _is_title_case(text: str) -> bool:
 def _flush(names: list[str], pending: str, *, hard: bool) -> None:
     """A leftover in Title Case ends the name before it: "... Ministry of Industry" +
     "Information Technology" is one name; anything else stands alone."""
-    if names and not hard and _is_title_case(pending) and not pending.lower().startswith("the "):
+    if (
+        names
+        and not hard
+        and _is_title_case(pending)
+        and not pending.lower().startswith("the ")
+        and _and_continues(names[-1], pending)
+    ):
         names[-1] = f"{names[-1]} and {pending}"
     else:
         names.append(pending)
@@ -392,15 +438,35 @@ def _en_phrase_after(text: str, start: int) -> str:
     return text[start : stop.start() if stop else len(text)]
 
 
+def _listed_bodies(phrase: str) -> list[str]:
+    """The bodies an organizer phrase lists.
+
+    A two-word proper name ("Automation Alley") could be a person when alone; listed
+    beside an organization ("co-organised by Automation Alley and Wayne State
+    University") it is one more organizer.
+    """
+    names = split_en(phrase)
+    bodies = [n for n in names if is_named_body_en(n)]
+    if not bodies:
+        return []
+    return [
+        n
+        for n in names
+        if n in bodies or (len(n.split()) >= 2 and _is_title_case(n) and n[:1].isupper())
+    ]
+
+
 def organizers_en(text: str) -> list[str]:
     found: list[str] = []
     for match in _EN_TRIGGER.finditer(text):
         if _EN_NOT_ORGANIZER.search(text[max(0, match.start() - 40) : match.start()]):
             continue
-        phrase = _en_phrase_after(text, match.end())
-        found += [n for n in split_en(phrase) if is_named_body_en(n)]
+        found += _listed_bodies(_en_phrase_after(text, match.end()))
     for match in _EN_LABEL.finditer(text):
-        found += [n for n in split_en(match.group(1).rstrip(". ")) if is_named_body_en(n)]
+        found += _listed_bodies(match.group(1).rstrip(". "))
+    if " as " in text:
+        for match in _EN_AS_ROLE.finditer(text):
+            found += [n for n in split_en(match.group(1)) if is_named_body_en(n)]
     for verb in _EN_SUBJECT_VERB.finditer(text):
         match = _EN_SUBJECT.search(text, max(0, verb.start() - _EN_SUBJECT_REACH), verb.start())
         if match:
@@ -439,8 +505,18 @@ def organizers_zh(text: str) -> list[str]:
     found: list[str] = []
     covered: list[tuple[int, int]] = []
     for match in _ZH_LABEL.finditer(text):
-        found += [n for n in split_zh(match.group(1)) if is_org_zh(n)]
-        covered.append(match.span())
+        listed = match.group(1)
+        cut = _ZH_NEXT_LABEL.search(listed)
+        names = [n for n in split_zh(listed[: cut.start()] if cut else listed) if is_org_zh(n)]
+        end = match.end()
+        while not cut and names:  # a list may go on over the next lines, one name each
+            more = _ZH_CONTINUATION.match(text, end)
+            if not more or not is_org_zh(more.group(1).strip()):
+                break
+            names.append(more.group(1).strip())
+            end = more.end()
+        found += names
+        covered.append((match.start(), end))
     for match in _ZH_BY.finditer(text):
         inner = match.group(1)
         # "由A主办，B承办": the first kind word ends A; the rest is handled below.
@@ -464,7 +540,8 @@ def organizers_zh(text: str) -> list[str]:
         match = _ZH_SUBJECT.search(text, begin, verb.start())
         name = _ZH_LEAD_NOISE.sub("", match.group(1)) if match else ""
         if is_org_zh(name):
-            found.append(name)
+            # "A联合B开展…": both organize.
+            found += [n for n in split_zh(name) if is_org_zh(n)]
     return found
 
 
