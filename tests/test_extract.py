@@ -50,10 +50,21 @@ def profile():
         ("2024-06-05至2024-06-07", date(2024, 6, 5), date(2024, 6, 7)),
         ("2024.9.10-12", date(2024, 9, 10), date(2024, 9, 12)),
         ("培训时间：9月10日～12日", date(2024, 9, 10), date(2024, 9, 12)),
+        # dates written out in Chinese numerals, as formal notices do
+        ("六月五日至六日", date(2024, 6, 5), date(2024, 6, 6)),
+        ("二〇二四年六月五日", date(2024, 6, 5), date(2024, 6, 5)),
+        ("二〇二四年十二月三十日至二〇二五年一月二日", date(2024, 12, 30), date(2025, 1, 2)),
+        ("定于十月二十一日至二十三日举办", date(2024, 10, 21), date(2024, 10, 23)),
+        ("二零二四年十一月三十一日", None, None),  # no such day
+        # English ordinals
+        ("5th–6th June 2024", date(2024, 6, 5), date(2024, 6, 6)),
+        ("June 5th to 6th", date(2024, 6, 5), date(2024, 6, 6)),
+        ("from the 21st to 23rd of October 2024", date(2024, 10, 21), date(2024, 10, 23)),
+        ("Nov. 3rd-5th, 2024", date(2024, 11, 3), date(2024, 11, 5)),
     ],
 )
-def test_date_ranges(text: str, start: date, end: date) -> None:
-    assert parse_range(fold(text), REF) == (start, end)
+def test_date_ranges(text: str, start: date | None, end: date | None) -> None:
+    assert parse_range(fold(text), REF) == ((start, end) if start else None)
 
 
 @pytest.mark.parametrize(
@@ -69,7 +80,10 @@ def test_year_inference(text: str, reference: date, start: date) -> None:
     assert find_dates(fold(text), reference)[0].start == start
 
 
-@pytest.mark.parametrize("text", ["version 2024.6", "5:30 to 6:00", "Made in China 2025", "第6期"])
+@pytest.mark.parametrize(
+    "text",
+    ["version 2024.6", "5:30 to 6:00", "Made in China 2025", "第6期", "统一月度计划", "十二五规划"],
+)
 def test_no_false_dates(text: str) -> None:
     assert find_dates(fold(text), REF) == []
 
@@ -112,6 +126,47 @@ def test_no_false_dates(text: str) -> None:
         ),
         ("协办单位：上海电气集团股份有限公司", ("上海电气集团股份有限公司",)),
         ("由于时间紧张，会议由主持人宣布开始。", ()),
+        # "and" between two whole names splits them; a field word keeps one name
+        (
+            "The bootcamp is co-organised by Automation Alley and Wayne State University.",
+            ("Automation Alley", "Wayne State University"),
+        ),
+        (
+            "It is organised by the Sheffield Advanced Manufacturing Research Centre and "
+            "Made Smarter.",
+            ("Sheffield Advanced Manufacturing Research Centre", "Made Smarter"),
+        ),
+        (
+            "hosted by the Zhejiang Institute of Mechanical and Electrical Engineering.",
+            ("Zhejiang Institute of Mechanical and Electrical Engineering",),
+        ),
+        (
+            "The course is sponsored by the Ministry of Commerce and hosted by Ningbo "
+            "Polytechnic, with the Zhejiang Robotics Society as co-organizer.",
+            ("Ningbo Polytechnic", "Zhejiang Robotics Society"),
+        ),
+        (
+            "The course is run by the University of Manchester in collaboration with the "
+            "Henry Royce Institute.",
+            ("University of Manchester", "Henry Royce Institute"),
+        ),
+        (
+            "Co-organised by A Vocational Institute and the B Provincial Department, the "
+            "program is designed for engineers.",
+            ("A Vocational Institute", "B Provincial Department"),
+        ),
+        (
+            "主办单位：苏州市智能制造协会\n承办单位：甲职业学院；乙咨询有限公司\n协办单位：丙学会",
+            ("苏州市智能制造协会", "甲职业学院", "乙咨询有限公司", "丙学会"),
+        ),
+        (
+            "主办单位：湖南省机械工业协会\n承办单位：湖南大学机械学院\n长沙智能制造研究总院\n二、研修内容",
+            ("湖南省机械工业协会", "湖南大学机械学院", "长沙智能制造研究总院"),
+        ),
+        (
+            "湖北省智能制造创新联盟联合武汉理工大学继续教育学院开展职业技能等级认定培训。",
+            ("湖北省智能制造创新联盟", "武汉理工大学继续教育学院"),
+        ),
     ],
 )
 def test_organizer_patterns(text: str, organizers: tuple[str, ...]) -> None:
@@ -170,6 +225,8 @@ def test_seed_document(profile) -> None:
             "Germany",
         ),
         ("培训地点：上海市浦东新区张江科学会堂", "Shanghai", "China"),
+        # a street or university named after a city is not the city
+        ("Venue: Model Factory, 73 Nanyang Drive, Singapore 637662", "Singapore", "Singapore"),
     ],
 )
 def test_places(profile, text: str, city: str, country: str) -> None:

@@ -40,3 +40,41 @@ def test_relevance_f1(quality) -> None:
 )
 def test_fact_accuracy(quality, fact: str, floor: float) -> None:
     assert quality.accuracy[fact] >= floor, [m for m in quality.misses if m.what == fact]
+
+
+# The held-out corpus was written without reading the rules; its misses drove the
+# fixes since, so its figures now overstate quality too (less than the first
+# corpus's do). Floors sit a little under the measured 1.000 so that a change
+# that loses one document's relevance or two documents' facts fails here.
+HOLDOUT = ROOT / "tests" / "corpus_holdout"
+
+
+@pytest.fixture(scope="module")
+def holdout_quality():
+    return evaluate(HOLDOUT, load_profile(ROOT / "config" / "profile.toml"))
+
+
+def test_holdout_shape() -> None:
+    _, docs = load_corpus(HOLDOUT)
+    relevant = [name for name, _, label in docs if label["relevant"]]
+    chinese = [
+        name
+        for name, entry, _ in docs
+        if sum("\u4e00" <= c <= "\u9fff" for c in entry.content) > len(entry.content) // 4
+    ]
+    assert len(docs) >= 40
+    assert len(relevant) * 2 >= len(docs) - 2
+    assert len(chinese) * 2 >= len(docs)
+
+
+def test_holdout_relevance_f1(holdout_quality) -> None:
+    assert holdout_quality.f1 >= 0.95, holdout_quality.misses
+
+
+@pytest.mark.parametrize(
+    ("fact", "floor"), [("start", 0.9), ("end", 0.9), ("city", 0.9), ("organizers", 0.9)]
+)
+def test_holdout_fact_accuracy(holdout_quality, fact: str, floor: float) -> None:
+    assert holdout_quality.accuracy[fact] >= floor, [
+        m for m in holdout_quality.misses if m.what == fact
+    ]
