@@ -170,17 +170,20 @@ def main() -> None:
         f"\nN={args.feeds} M={args.items} latency={args.latency}s concurrency={args.concurrency} "
         f"per_host={args.per_host} hosts={args.hosts} (medians of {args.runs})"
     )
-    print(
-        f"worker first cycle:   {w_items_s:8.0f} items/s  ({med([float(w['first_s']) for w, _, _ in runs]):.2f} s)"
-    )
+    first_s = med([float(w["first_s"]) for w, _, _ in runs])
+    rss = med([float(w["rss_mib"]) for w, _, _ in runs])
+    child_rss = med([float(w["parse_process_rss_mib"]) for w, _, _ in runs])
+    print(f"worker first cycle:   {w_items_s:8.0f} items/s  ({first_s:.2f} s)")
     print(f"reader update_feeds:  {r_items_s:8.0f} items/s  (workers={args.reader_workers})")
     print(f"feedparser floor:     {f_items_s:8.0f} items/s  (parse only, one core)")
     print(f"ratio worker/reader:  {w_items_s / r_items_s:8.2f}  (target >= 2)")
     print(
-        f"all-304 cycle:        {second:8.2f} s  = {second / bound:.2f} x N*latency/concurrency ({bound:.2f} s; target <= 1.3)"
+        f"all-304 cycle:        {second:8.2f} s  = {second / bound:.2f} x "
+        f"N*latency/concurrency ({bound:.2f} s; target <= 1.3)"
     )
     print(
-        f"worker peak RSS:      {med([float(w['rss_mib']) for w, _, _ in runs]):8.0f} MiB  (parse processes {med([float(w['parse_process_rss_mib']) for w, _, _ in runs]):.0f} MiB each; target < 200)"
+        f"worker peak RSS:      {rss:8.0f} MiB  (target < 200; "
+        f"each parse process {child_rss:.0f} MiB)"
     )
     print(f"reader peak RSS:      {med([float(r['rss_mib']) for _, r, _ in runs]):8.0f} MiB")
 
