@@ -203,63 +203,137 @@ def _build(groups: dict[str, str | None], reference: date) -> tuple[date, date, 
     return start, end, year_stated
 
 
-#: Something every date expression contains, by kind: an English month name,
-#: 月, or digits joined by - / . (run on lowercased text; every branch starts
-#: with a literal so the engine skips ahead quickly).
-_ANCHOR = re.compile(
-    r"(?P<en>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)|(?P<zh>月)|(?P<num>\d[-/.]\d)"
-)
+#: Something every date expression contains, by kind: an English month name next
+#: to a day number ("june 5", "5th of june"), a number before and after 月, or a
+#: year joined to a month by - / . (run on lowercased text). A month name alone
+#: is not enough: "smart", "may" and "market" are everywhere in English pages.
+_EN_MONTH_WORD = r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\.?"
+_ANCHORS: dict[str, re.Pattern[str]] = {
+    "en": re.compile(
+        rf"{_EN_MONTH_WORD},?\s+\d|\d(?:st|nd|rd|th)?\s+(?:of\s+)?{_EN_MONTH_WORD}"
+    ),
+    "zh": re.compile(r"月(?<=[\d〇○零一二三四五六七八九十]月)\s*[\d一二三四五六七八九十]"),
+    "num": re.compile(r"(?:19|20)\d\d[-/.]\d{1,2}[-/.]\d"),
+}
+#: Cheap substring tests: without one of these a kind's anchor cannot match.
+_EN_MONTH_PREFIXES = ("jan", "feb", "mar", "apr", "may", "jun")
+_EN_MONTH_PREFIXES += ("jul", "aug", "sep", "oct", "nov", "dec")
 #: Which anchor kind each pattern in ``_PATTERNS`` needs, in the same order.
 _PATTERN_KINDS = ("en", "en", "zh", "num", "en", "en", "zh", "num")
-#: How far a date expression reaches before and after its anchor.
-ANCHOR_BEFORE = 45
-ANCHOR_AFTER = 60
+#: The first this many patterns are ranges; the rest single dates.
+_RANGE_PATTERNS = 4
+#: How far a date expression starts before its anchor, by kind: "Wednesday, June 5",
+#: "from the 21st to 23rd of October" (anchor "23rd of october"), "二〇二四年十二月".
+ANCHOR_BEFORE = {"en": 22, "zh": 12, "num": 0}
+#: How far it may reach after the anchor: "December 30, 2024 to January 2, 2025".
+ANCHOR_AFTER = 50
 
 
-def _segments(text: str) -> list[tuple[int, int, set[str]]]:
-    """Stretches of ``text`` around date anchors, merged, with the anchor kinds in each.
+@dataclass(frozen=True, slots=True)
+class _Family:
+    """The patterns of one anchor kind as one alternation (ranges first), so each
+    stretch of text is scanned once, not once per pattern."""
 
-    Running eight patterns over a whole page costs more than everything else the
-    pipeline does; anchors are cheap to find, and each pattern only runs where
-    its kind of anchor is.
+    pattern: re.Pattern[str]
+    #: Alternative group name -> (index into ``_PATTERNS``, [(group name, part name)]).
+    alternatives: dict[str, tuple[int, list[tuple[str, str]]]]
+
+
+def _family(indexes: list[int], flags: int) -> _Family:
+    parts, alternatives = [], {}
+    for i in indexes:
+        names: list[tuple[str, str]] = []
+
+        def rename(match: re.Match[str], i: int = i, names: list = names) -> str:
+            names.append((f"{match.group(1)}_{i}", match.group(1)))
+            return f"(?P<{match.group(1)}_{i}>"
+
+        source = re.sub(r"\(\?P<(\w+)>", rename, _PATTERNS[i].pattern)
+        parts.append(f"(?P<alt{i}>{source})")
+        alternatives[f"alt{i}"] = (i, names)
+    return _Family(re.compile("|".join(parts), flags), alternatives)
+
+
+def _families(*, ranges: bool) -> dict[str, _Family]:
+    out = {}
+    for kind in _ANCHORS:
+        indexes = [
+            i
+            for i, k in enumerate(_PATTERN_KINDS)
+            if k == kind and (ranges or i >= _RANGE_PATTERNS)
+        ]
+        out[kind] = _family(indexes, _FLAGS if kind == "en" else 0)
+    return out
+
+
+_ALL = _families(ranges=True)
+#: Single dates only: re-read inside a range expression that did not make a valid range.
+_SINGLES = _families(ranges=False)
+
+
+def _segments(text: str) -> dict[str, list[tuple[int, int]]]:
+    """Kind -> stretches of ``text`` around that kind's anchors, merged.
+
+    Running every pattern over a whole page costs more than everything else the
+    pipeline does; a kind is only looked for when a cheap substring test allows
+    it, and its patterns only run where its anchors are.
     """
-    merged: list[tuple[int, int, set[str]]] = []
     lowered = text.lower()
     if len(lowered) != len(text):  # a rare character changed length: keep offsets right
         lowered = text
-    for match in _ANCHOR.finditer(lowered):
-        kind = match.lastgroup or ""
-        begin, end = max(0, match.start() - ANCHOR_BEFORE), match.end() + ANCHOR_AFTER
-        if merged and begin <= merged[-1][1]:
-            merged[-1][2].add(kind)
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end), merged[-1][2])
-        else:
-            merged.append((begin, end, {kind}))
-    return merged
-
-
-def _matches(text: str, segments: list[tuple[int, int, set[str]]]) -> list[re.Match[str]]:
-    """Matches of every pattern within the segments that have its anchor, ranges first."""
-    out: list[re.Match[str]] = []
-    for pattern, kind in zip(_PATTERNS, _PATTERN_KINDS, strict=True):
-        for begin, end, kinds in segments:
-            if kind in kinds:
-                out += pattern.finditer(text, begin, end)
+    kinds = []
+    if any(prefix in lowered for prefix in _EN_MONTH_PREFIXES):
+        kinds.append("en")
+    if "月" in text:
+        kinds.append("zh")
+    if "19" in text or "20" in text:
+        kinds.append("num")
+    out: dict[str, list[tuple[int, int]]] = {}
+    for kind in kinds:
+        merged: list[tuple[int, int]] = []
+        before = ANCHOR_BEFORE[kind]
+        for match in _ANCHORS[kind].finditer(lowered):
+            begin, end = max(0, match.start() - before), match.end() + ANCHOR_AFTER
+            if merged and begin <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+            else:
+                merged.append((begin, end))
+        if merged:
+            out[kind] = merged
     return out
+
+
+def _parts(match: re.Match[str], family: _Family) -> tuple[int, dict[str, str | None]]:
+    index, names = family.alternatives[match.lastgroup or ""]
+    return index, {part: match.group(group) for group, part in names}
 
 
 def find_dates(text: str, reference: date) -> list[DateSpan]:
     """Every date or range in ``text``, leftmost first; longer matches win overlaps."""
     found: list[DateSpan] = []
-    taken: list[tuple[int, int]] = []
     segments = _segments(text)
     if not segments:
         return found
-    for match in _matches(text, segments):  # ranges come first, so they claim their span
-        begin, stop = match.span()
+    #: (is a single date, begin, stop, parts): ranges claim their span first.
+    candidates: list[tuple[bool, int, int, dict[str, str | None]]] = []
+    for kind, stretches in segments.items():
+        family = _ALL[kind]
+        for begin, end in stretches:
+            for match in family.pattern.finditer(text, begin, end):
+                index, parts = _parts(match, family)
+                if index < _RANGE_PATTERNS and _build(parts, reference) is None:
+                    # not a valid range ("May 5 to 9 June"): its dates may stand alone
+                    singles = _SINGLES[kind]
+                    for single in singles.pattern.finditer(text, match.start(), match.end()):
+                        candidates.append((True, *single.span(), _parts(single, singles)[1]))
+                    continue
+                candidates.append((index >= _RANGE_PATTERNS, *match.span(), parts))
+    candidates.sort(key=lambda c: c[0])
+    taken: list[tuple[int, int]] = []
+    for _, begin, stop, parts in candidates:
         if any(begin < t_stop and t_begin < stop for t_begin, t_stop in taken):
             continue
-        built = _build(match.groupdict(), reference)
+        built = _build(parts, reference)
         if built is None:
             continue
         taken.append((begin, stop))

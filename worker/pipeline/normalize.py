@@ -237,7 +237,7 @@ def sanitize_html(markup: str) -> str:
 
 def text_to_html(text: str) -> str:
     """Plain text as escaped HTML paragraphs, one per line."""
-    return "\n".join(f"<p>{html_lib.escape(line)}</p>" for line in text.split("\n") if line)
+    return "\n".join(f"<p>{line}</p>" for line in html_lib.escape(text).split("\n") if line)
 
 
 # --------------------------------------------------------------------- debris

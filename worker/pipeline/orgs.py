@@ -528,8 +528,10 @@ def organizers_zh(text: str) -> list[str]:
     for match in _ZH_BARE.finditer(text):
         if any(a <= match.start() < b for a, b in covered):
             continue
-        starts = [m.end() for m in _ZH_CLAUSE_START.finditer(text, 0, match.start())]
-        begin = max(starts[-1] if starts else 0, match.start() - 80)
+        # Only the last 80 characters can hold the clause start that counts.
+        window = max(0, match.start() - 80)
+        starts = [m.end() for m in _ZH_CLAUSE_START.finditer(text, window, match.start())]
+        begin = max(starts[-1] if starts else 0, window)
         clause = text[begin : match.start()]
         prior = list(_ZH_BARE.finditer(clause))
         if prior:

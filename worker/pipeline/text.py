@@ -10,11 +10,15 @@ import unicodedata
 
 #: CJK Unified Ideographs and Extension A: enough to tell Chinese text apart.
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
-_LATIN = re.compile(r"[A-Za-z]")
 #: Spaces that NFKC leaves alone or that scraped pages are full of.
-_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000\ufeff]+")
-#: A space between two CJK characters is layout, not meaning.
-_CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff。，、；：！？）》」』】]) (?=[\u3400-\u9fff（《「『【])")
+_SPACE_CHARS = r" \t\u00a0\u2000-\u200b\u202f\u205f\u3000\ufeff"
+#: Runs of them, except a lone plain space (most of them), which needs no change.
+_SPACE_RUNS = re.compile(rf"[{_SPACE_CHARS[1:]}][{_SPACE_CHARS}]*| [{_SPACE_CHARS}]+")
+#: A space between two CJK characters is layout, not meaning. The pattern starts
+#: with the space itself so the engine skips ahead to spaces.
+_CJK_GAP = re.compile(
+    r" (?<=[\u3400-\u9fff。，、；：！？）》」』】] )(?=[\u3400-\u9fff（《「『【])"
+)
 #: Sentence ends: Chinese ones always; English ones when followed by a space.
 _SENTENCE_END = re.compile(r"[。！？!?]|[.;](?=\s+[A-Z0-9\"“(\u4e00-\u9fff])")
 #: Words whose trailing period does not end a sentence ("Nov. 3", "Co. Ltd").
@@ -64,14 +68,23 @@ LETTERS_PER_WORD = 5.0
 
 def fold(text: str) -> str:
     """Fold full-width forms to ASCII (NFKC), unify quotes, collapse spaces per line."""
-    text = unicodedata.normalize("NFKC", text)
+    if not unicodedata.is_normalized("NFKC", text):  # a quick check; most English is
+        text = unicodedata.normalize("NFKC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
-    return "\n".join(_CJK_GAP.sub("", line) for line in lines)
+    # Neither pattern spans a line break, so each runs once over the whole text.
+    text = "\n".join(line.strip() for line in _SPACE_RUNS.sub(" ", text).split("\n"))
+    return _CJK_GAP.sub("", text)
+
+
+#: Runs of characters that are not CJK / not Latin letters: removing them and
+#: measuring what is left counts characters much faster than finding each one.
+_NOT_CJK = re.compile(r"[^\u3400-\u4dbf\u4e00-\u9fff]+")
+#: Every ASCII byte that is not a letter, deleted with bytes.translate to count letters.
+_NOT_LETTER_BYTES = bytes(b for b in range(128) if not chr(b).isalpha())
 
 
 def cjk_count(text: str) -> int:
-    return len(_CJK.findall(text))
+    return len(_NOT_CJK.sub("", text))
 
 
 def is_cjk(text: str) -> bool:
@@ -82,7 +95,8 @@ def is_cjk(text: str) -> bool:
 def detect_language(text: str) -> str | None:
     """``"zh"``, ``"en"`` or ``"mixed"`` from the CJK share; None for no letters at all."""
     cjk = cjk_count(text)
-    latin_words = len(_LATIN.findall(text)) / LETTERS_PER_WORD
+    letters = text.encode("ascii", "ignore").translate(None, _NOT_LETTER_BYTES)
+    latin_words = len(letters) / LETTERS_PER_WORD
     if cjk + latin_words == 0:
         return None
     ratio = cjk / (cjk + latin_words)
