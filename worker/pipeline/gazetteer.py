@@ -8,11 +8,10 @@ China. :func:`parse_gazetteer` turns that data into one compiled matcher;
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from worker.pipeline.terms import compile_terms
+from worker.pipeline.terms import TermMatcher, compile_terms
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +37,8 @@ class Gazetteer:
 
     cities: dict[str, Place] = field(default_factory=dict)
     countries: dict[str, Place] = field(default_factory=dict)
-    city_pattern: re.Pattern[str] = field(default_factory=lambda: compile_terms(()))
-    country_pattern: re.Pattern[str] = field(default_factory=lambda: compile_terms(()))
+    city_pattern: TermMatcher = field(default_factory=lambda: compile_terms(()))
+    country_pattern: TermMatcher = field(default_factory=lambda: compile_terms(()))
 
     def find_cities(self, text: str) -> list[PlaceMention]:
         """Every city mention in ``text``, in order of appearance."""
@@ -49,7 +48,7 @@ class Gazetteer:
         return _find(self.country_pattern, self.countries, text)
 
 
-def _find(pattern: re.Pattern[str], names: dict[str, Place], text: str) -> list[PlaceMention]:
+def _find(pattern: TermMatcher, names: dict[str, Place], text: str) -> list[PlaceMention]:
     return [
         PlaceMention(names[m.group().lower()], m.start(), m.end(), m.group())
         for m in pattern.finditer(text)

@@ -189,6 +189,8 @@ _EN_AS_ROLE = re.compile(
     r"\bwith\s+(?:the\s+)?([A-Z][^,;.\n]{2,120}?)\s+as\s+(?:an?\s+|the\s+)?"
     r"(?:co-?)?(?:organi[sz]ers?|hosts?|organi[sz]ing partners?)\b"
 )
+#: Cheap test before ``_EN_AS_ROLE``: it starts with a literal, so the engine skips ahead.
+_EN_AS_ROLE_CUE = re.compile(r" as (?:an? |the )?(?:co-?)?(?:organi|host)")
 #: "(ARTC)" after a name: the acronym repeats the name.
 _EN_ACRONYM = re.compile(r"\s*\([A-Z][A-Za-z&]{1,9}\)")
 #: "A together with B", "A in cooperation with B": a list separator, like "and".
@@ -239,8 +241,10 @@ _ZH_MEETING_ENDINGS = (
 _ZH_SUBJECT_VERB = re.compile(r"(?:举办|组织开展|组织|开展|主办)(?!单位|方)")
 #: The clause before the verb: its subject, then "于<time>" and "在<place>".
 _ZH_SUBJECT = re.compile(
-    r"(?:^|[，,。；;\n])\s*([^，,。；;\n]{3,40}?)(?:于[^，,。；;\n]{1,20}?)?(?:在[^，,。；;\n]{1,25}?)?$"
+    r"\s*([^，,。；;\n]{3,40}?)(?:于[^，,。；;\n]{1,20}?)?(?:在[^，,。；;\n]{1,25}?)?"
 )
+#: Characters that end a clause, looked up with str.rfind (cheaper than a backwards regex).
+_ZH_CLAUSE_ENDS = "，,。；;\n"
 #: How far before the verb the subject's clause may start.
 _ZH_SUBJECT_REACH = 90
 #: "主办单位：A、B" lines; a list may use "；" too ("承办单位：A；B").
@@ -464,7 +468,7 @@ def organizers_en(text: str) -> list[str]:
         found += _listed_bodies(_en_phrase_after(text, match.end()))
     for match in _EN_LABEL.finditer(text):
         found += _listed_bodies(match.group(1).rstrip(". "))
-    if " as " in text:
+    if _EN_AS_ROLE_CUE.search(text):
         for match in _EN_AS_ROLE.finditer(text):
             found += [n for n in split_en(match.group(1)) if is_named_body_en(n)]
     for verb in _EN_SUBJECT_VERB.finditer(text):
@@ -539,7 +543,10 @@ def organizers_zh(text: str) -> list[str]:
         found += [n for n in split_zh(clause) if is_org_zh(n)]
     for verb in _ZH_SUBJECT_VERB.finditer(text):
         begin = max(0, verb.start() - _ZH_SUBJECT_REACH)
-        match = _ZH_SUBJECT.search(text, begin, verb.start())
+        cut = max(text.rfind(ch, begin, verb.start()) for ch in _ZH_CLAUSE_ENDS)
+        if cut < 0 and begin > 0:
+            continue  # the clause starts further back than the subject may
+        match = _ZH_SUBJECT.fullmatch(text, cut + 1, verb.start())
         name = _ZH_LEAD_NOISE.sub("", match.group(1)) if match else ""
         if is_org_zh(name):
             # "A联合B开展…": both organize.
@@ -556,17 +563,16 @@ def _dedupe(names: list[str]) -> tuple[str, ...]:
     return tuple(seen.values())
 
 
-#: Without one of these no English organizer pattern can match.
-_EN_CUES = re.compile(
-    r"\b(?:by|organi[sz]ers?|hosts?|held|hosted|organi[sz]ed|ran|runs|holds|will)\b", re.IGNORECASE
-)
+#: Without one of these substrings no English organizer pattern can match
+#: ("by", "organiser", "Hosts", "held", "ran", "runs", "holds", "will host").
+_EN_CUES = ("by", "rgani", "ost", "held", "ran", "run", "hold", "will")
 
 
 def find_organizers(text: str) -> tuple[str, ...]:
     """The organizing bodies the text names, in order of appearance, without repeats."""
     # Each language's patterns only run when the text has that language's cue words.
     zh = organizers_zh(text) if is_cjk(text) else []
-    en = organizers_en(text) if _EN_CUES.search(text) else []
+    en = organizers_en(text) if any(cue in text for cue in _EN_CUES) else []
     return _dedupe(zh + en)
 
 

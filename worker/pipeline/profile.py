@@ -22,14 +22,13 @@ reads the gazetteer and compiles every pattern once, so scoring is pure and fast
 from __future__ import annotations
 
 import json
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from worker.pipeline.gazetteer import Gazetteer, parse_gazetteer
-from worker.pipeline.terms import compile_terms
+from worker.pipeline.terms import TermMatcher, compile_terms
 
 #: The gazetteer shipped with the package, used when the profile names none.
 DEFAULT_GAZETTEER = Path(__file__).parent / "data" / "gazetteer.json"
@@ -73,10 +72,10 @@ class Profile:
     event_heads: tuple[str, ...] = ()
     #: Lowercased term -> index into ``groups``.
     term_index: dict[str, int] = field(default_factory=dict)
-    matcher: re.Pattern[str] = field(default_factory=lambda: compile_terms(()))
+    matcher: TermMatcher = field(default_factory=lambda: compile_terms(()))
     gazetteer: Gazetteer = field(default_factory=Gazetteer)
     #: ``event_heads`` compiled into one pattern.
-    head_matcher: re.Pattern[str] = field(default_factory=lambda: compile_terms(()))
+    head_matcher: TermMatcher = field(default_factory=lambda: compile_terms(()))
 
     def labels(self, axis: str) -> tuple[str, ...]:
         """The labels of the positive groups of ``axis``, in file order."""

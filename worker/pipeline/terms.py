@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 #: What counts as "inside a word" for the boundary check of ASCII-edged terms.
 _WORD_CHAR = "A-Za-z0-9"
@@ -49,13 +50,49 @@ def _node_regex(node: dict[str, dict], last: str) -> str:
     return "(?:" + "|".join(branches) + "|" + end + ")"
 
 
-def compile_terms(terms: Iterable[str], *, lower: bool = True) -> re.Pattern[str]:
-    """One pattern that finds every term with leftmost-longest preference.
+@dataclass(frozen=True, slots=True)
+class TermMatcher:
+    """Terms split by their first character into two trie patterns.
 
-    With ``lower`` (the default) the terms are lowercased and the pattern is
+    One pattern over every term is several times slower than two: with Latin
+    and CJK first characters mixed, the engine cannot skip ahead cheaply, and
+    on English text it tries a CJK-heavy alternation at every letter. The CJK
+    pattern only runs on text that has non-ASCII characters at all.
+    """
+
+    ascii: re.Pattern[str]
+    other: re.Pattern[str]
+
+    def finditer(self, text: str) -> list[re.Match[str]]:
+        """Every term occurrence, in order of position, leftmost-longest, no overlaps."""
+        found = list(self.ascii.finditer(text))
+        if text.isascii():
+            return found
+        more = list(self.other.finditer(text))
+        if not found or not more:
+            return found or more
+        merged: list[re.Match[str]] = []
+        for match in sorted(found + more, key=lambda m: (m.start(), -m.end())):
+            if not merged or match.start() >= merged[-1].end():
+                merged.append(match)
+        return merged
+
+
+def compile_terms(terms: Iterable[str], *, lower: bool = True) -> TermMatcher:
+    """Patterns that find every term with leftmost-longest preference.
+
+    With ``lower`` (the default) the terms are lowercased and the patterns are
     meant for lowercased text; without it they match exactly as given.
     """
-    root = _trie(t.lower() if lower else t for t in terms if t)
+    written = [t.lower() if lower else t for t in terms if t]
+    return TermMatcher(
+        _compile_trie([t for t in written if t[0].isascii()]),
+        _compile_trie([t for t in written if not t[0].isascii()]),
+    )
+
+
+def _compile_trie(terms: list[str]) -> re.Pattern[str]:
+    root = _trie(terms)
     branches = []
     for ch, child in sorted(root.items()):
         # The boundary check goes after the first character, not before it, so every
@@ -67,7 +104,7 @@ def compile_terms(terms: Iterable[str], *, lower: bool = True) -> re.Pattern[str
     return re.compile("|".join(branches))
 
 
-def find_terms(pattern: re.Pattern[str], lowered_text: str) -> Iterator[str]:
+def find_terms(matcher: TermMatcher, lowered_text: str) -> Iterator[str]:
     """Every term occurrence in ``lowered_text`` (already lowercased), in order."""
-    for match in pattern.finditer(lowered_text):
+    for match in matcher.finditer(lowered_text):
         yield match.group()
