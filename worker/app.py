@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -33,11 +34,14 @@ from worker.metrics import Metrics
 from worker.model import Entry, Item
 from worker.notify import DeliveryReport, Notifier
 from worker.pipeline import process
+from worker.pipeline.dedup import Fingerprint, fingerprint
+from worker.pipeline.dedup_index import DedupIndex, load_dedup_index
 from worker.pipeline.profile import Profile, load_profile
 from worker.publish import Snapshot, notify_hub, render_all, write_all
 from worker.sources import seeds
 from worker.sources.feeds import Fetcher, FetchResponse
 from worker.store import Store, connect, migrate
+from worker.store.clusters import DedupPlan
 from worker.store.feeds import FeedState
 
 log = logging.getLogger("worker")
@@ -106,6 +110,8 @@ class Worker:
         self.stopping = stopping or threading.Event()
         #: Webhooks: subscribers' secrets are read here, so a bad one stops start-up.
         self.notifier = Notifier(settings, self.store, clock=clock)
+        #: Built from the store when the first item is stored (``dedup_index``).
+        self._dedup: DedupIndex | None = None
 
     def close(self) -> None:
         """Close the database connections and stop the parse processes."""
@@ -288,10 +294,53 @@ class Worker:
         for item in items:
             now = self.clock()
             announce = self.notifier.announcer(item, now)
-            change = self.store.save_item(item, now=now, on_change=announce).change
+            plan, fp = self._dedup_plan(item)
+            saved = self.store.save_item(item, now=now, on_change=announce, dedup=plan)
+            if saved.new_item and item.relevance.relevant:
+                self.dedup_index.add(saved.id, fp)
+                if saved.change == "updated":  # a new report joined an existing entry
+                    log_fields(
+                        log,
+                        logging.INFO,
+                        "merged",
+                        source=source,
+                        entry=saved.id,
+                        link=item.doc.link or "",
+                        why=plan.reason,
+                    )
+            change = saved.change
             created += change == "created"
             updated += change == "updated"
         return SourceReport(source, "ok", created=created, updated=updated)
+
+    @property
+    def dedup_index(self) -> DedupIndex:
+        """The in-memory dedup index, rebuilt from the store on first use (see bench/README.md)."""
+        if self._dedup is None:
+            started = time.perf_counter()
+            self._dedup = load_dedup_index(self.store, self.settings.dedup.near_duplicate_threshold)
+            log_fields(
+                log,
+                logging.INFO,
+                "dedup index loaded",
+                items=len(self._dedup),
+                seconds=round(time.perf_counter() - started, 3),
+            )
+        return self._dedup
+
+    def _dedup_plan(self, item: Item) -> tuple[DedupPlan, Fingerprint]:
+        """Which cluster ``item`` joins (only relevant items join), as the store will write it."""
+        fp = fingerprint(item, self.dedup_index.signer)
+        decision = self.dedup_index.decide(fp) if item.relevance.relevant else None
+        plan = DedupPlan(
+            cluster=decision.cluster if decision else None,
+            keys=fp.keys,
+            signature=fp.signature.tobytes() if fp.signature is not None else None,
+            shingles=fp.shingles,
+            facts=fp.facts.to_json(),
+            reason=f"{decision.layer}: {decision.reason}" if decision else "",
+        )
+        return plan, fp
 
     def _log(self, report: SourceReport) -> None:
         level = logging.WARNING if report.status == "error" else logging.INFO

@@ -86,6 +86,15 @@ class RelevanceSettings(_Strict):
     threshold: float | None = None
 
 
+class DedupSettings(_Strict):
+    """How reports of one event are merged into one entry: the ``[dedup]`` table."""
+
+    #: Estimated Jaccard similarity of two texts' character shingles from which they
+    #: count as near duplicates (a copy trimmed to this share of the original still does).
+    #: Lower merges more rewritten copies and risks more wrong merges.
+    near_duplicate_threshold: float = Field(0.6, gt=0.2, le=1.0)
+
+
 class PublishSettings(_Strict):
     title: str = "Smart-manufacturing training events"
     subtitle: str = "Courses, training series, workshops and seminars on smart manufacturing"
@@ -220,6 +229,7 @@ class Settings(_Strict):
     fetch: FetchSettings = FetchSettings()
     relevance: RelevanceSettings = RelevanceSettings()
     publish: PublishSettings = PublishSettings()
+    dedup: DedupSettings = DedupSettings()
     feeds: tuple[FeedSource, ...] = ()
     webhooks: tuple[WebhookSubscriber, ...] = ()
     delivery: DeliverySettings = DeliverySettings()

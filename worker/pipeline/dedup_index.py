@@ -22,6 +22,7 @@ from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -305,3 +306,20 @@ class DedupIndex:
             "band_bytes": self._bands.nbytes,
             "signature_bytes": int(self._sig_count * self.num_perm * 4),
         }
+
+
+class IndexSource(Protocol):
+    """What the index is rebuilt from: the store's rows (``store.clusters.ClusterQueries``)."""
+
+    def dedup_rows(self) -> Iterable[tuple[str, bytes | None, int, dict[str, Any]]]: ...
+
+    def cluster_key_rows(self) -> Iterable[tuple[str, str]]: ...
+
+
+def load_dedup_index(source: IndexSource, threshold: float) -> DedupIndex:
+    """Rebuild the index from the store: every relevant item's facts and signature, every key."""
+    rows = (
+        IndexRow(cluster, signature, shingles, MatchFacts.from_json(facts))
+        for cluster, signature, shingles, facts in source.dedup_rows()
+    )
+    return DedupIndex.load(rows, source.cluster_key_rows(), threshold=threshold)

@@ -10,9 +10,15 @@ from typing import Literal
 
 from sqlalchemy import Connection, func, select, update
 
-from worker.model import Item, StoredItem, item_from_dict, item_to_dict
-from worker.store.base import StoreBase
-from worker.store.tables import items
+from worker.model import Item, StoredItem, item_to_dict
+from worker.store.clusters import (
+    ClusterQueries,
+    DedupPlan,
+    dedup_columns,
+    join_cluster,
+    member_changed,
+)
+from worker.store.tables import clusters, items
 
 #: Item ids are derived from the dedup key, so they are stable and identical across replicas.
 ITEM_ID_NAMESPACE = uuid.UUID("6f1d6c36-3f5e-4c1e-9a53-1b9f0f3f5a10")
@@ -22,8 +28,11 @@ Change = Literal["created", "updated", "unchanged"]
 
 @dataclass(frozen=True, slots=True)
 class SaveResult:
+    #: The published entry's id: the item's cluster (``store.clusters``).
     id: str
     change: Change
+    #: True when the item itself was stored for the first time (a new report).
+    new_item: bool = False
 
 
 #: Called inside ``save_item``'s transaction with the connection and what changed.
@@ -34,11 +43,21 @@ def item_id(key: str) -> str:
     return str(uuid.uuid5(ITEM_ID_NAMESPACE, key))
 
 
-class ItemQueries(StoreBase):
+class ItemQueries(ClusterQueries):
     def save_item(
-        self, item: Item, *, now: datetime, on_change: OnChange | None = None
+        self,
+        item: Item,
+        *,
+        now: datetime,
+        on_change: OnChange | None = None,
+        dedup: DedupPlan | None = None,
     ) -> SaveResult:
         """Store ``item`` once by its key; update it in place when its content changed.
+
+        The result names the *cluster* (the published entry, see ``store.clusters``):
+        ``created`` when the item starts a new one, ``updated`` when it joins one (the
+        entry gains a source) or the entry's content changed, else ``unchanged``.
+        ``dedup`` is the dedup stage's decision; without it the item is its own cluster.
 
         ``on_change`` runs inside the same transaction when the item was created or
         updated: the webhook outbox writes its deliveries there, so an item and the
@@ -46,24 +65,48 @@ class ItemQueries(StoreBase):
         """
         ident = item_id(item.key)
         row = _item_row(item)
+        relevant = item.relevance.relevant
         with self.engine.begin() as conn:
             # RETURNING, not rowcount: some drivers report -1 for ON CONFLICT statements.
             inserted = conn.execute(
                 self._insert(items)
-                .values(id=ident, key=item.key, first_seen=now, updated=now, **row)
+                .values(
+                    id=ident,
+                    key=item.key,
+                    first_seen=now,
+                    updated=now,
+                    cluster_id=ident,
+                    **row,
+                    **dedup_columns(dedup),
+                )
                 .on_conflict_do_nothing(index_elements=["key"])
                 .returning(items.c.id)
             ).first()
             if inserted is not None:
-                result = SaveResult(ident, "created")
+                cluster, new = join_cluster(
+                    conn, self, ident, relevant=relevant, plan=dedup, now=now
+                )
+                result = SaveResult(cluster, "created" if new else "updated", new_item=True)
             else:
+                prior = conn.execute(
+                    select(items.c.cluster_id, items.c.link).where(items.c.key == item.key)
+                ).first()
                 changed = conn.execute(
                     update(items)
                     .where(items.c.key == item.key, items.c.content_hash != item.content_hash)
-                    .values(updated=now, **row)
+                    .values(updated=now, **row, **dedup_columns(dedup))
                     .returning(items.c.id)
                 ).first()
-                result = SaveResult(ident, "updated" if changed else "unchanged")
+                cluster = (prior.cluster_id if prior is not None else None) or ident
+                shown = changed is not None and member_changed(
+                    conn,
+                    ident,
+                    cluster,
+                    link_changed=prior is not None and prior.link != item.doc.link,
+                    relevant=relevant,
+                    now=now,
+                )
+                result = SaveResult(cluster, "updated" if shown else "unchanged")
             if on_change is not None and result.change != "unchanged":
                 on_change(conn, result)
         return result
@@ -72,22 +115,20 @@ class ItemQueries(StoreBase):
         """Replace an item's relevance and facts without touching its timestamps."""
         with self.engine.begin() as conn:
             conn.execute(update(items).where(items.c.id == ident).values(**_item_row(item)))
+            # The entry is published when its primary is relevant.
+            conn.execute(
+                update(clusters)
+                .where(clusters.c.primary_item == ident)
+                .values(relevant=item.relevance.relevant)
+            )
 
     def items(self, *, relevant_only: bool = True, limit: int | None = None) -> list[StoredItem]:
-        """Items newest first (by first seen, then id for a stable order)."""
-        query = select(items.c.id, items.c.first_seen, items.c.updated, items.c.data)
-        if relevant_only:
-            query = query.where(items.c.relevant.is_(True))
-        query = query.order_by(items.c.first_seen.desc(), items.c.id)
-        if limit is not None:
-            query = query.limit(limit)
-        with self.engine.connect() as conn:
-            return [
-                StoredItem(
-                    id=r.id, first_seen=r.first_seen, updated=r.updated, item=item_from_dict(r.data)
-                )
-                for r in conn.execute(query)
-            ]
+        """Published entries newest first (by first seen, then id for a stable order).
+
+        One per cluster: id, first seen and updated are the cluster's, the item is its
+        primary's, ``related`` the links of its other reports (``store.clusters``).
+        """
+        return self.published_entries(relevant_only=relevant_only, limit=limit)
 
     def count_items(self) -> int:
         with self.engine.connect() as conn:

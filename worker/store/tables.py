@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -68,6 +69,13 @@ items = Table(
     Column("city", String(200)),
     #: The whole item (document, relevance, event) as JSON, for publishing and rescoring.
     Column("data", JSON, nullable=False),
+    #: The published entry (``clusters.id``) this report belongs to: migration 0005.
+    Column("cluster_id", String(36), index=True),
+    #: What the dedup index is rebuilt from at start: the MinHash signature (uint32
+    #: little-endian), the shingle count and the facts the event rule compares.
+    Column("signature", LargeBinary),
+    Column("shingles", Integer),
+    Column("facts", JSON),
 )
 #: The publisher's window (newest relevant first) read in index order: migration 0004.
 Index("ix_items_publish", items.c.relevant, items.c.first_seen.desc(), items.c.id)
@@ -168,4 +176,30 @@ locks = Table(
     Column("name", String(100), primary_key=True),
     Column("holder", String(100), nullable=False),
     Column("expires_at", UtcDateTime(), nullable=False),
+)
+
+#: One row per published entry (an event, however many reports it has): migration 0005.
+#: ``id`` is the id of its first report and never changes as further reports join.
+clusters = Table(
+    "clusters",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    #: The first report: what the entry shows; the other members are listed as its sources.
+    Column("primary_item", String(36), nullable=False),
+    #: When the entry was first published (a feed's ``published``).
+    Column("first_seen", UtcDateTime(), nullable=False),
+    #: When the entry last changed: its primary's content, or a further source joining.
+    Column("updated", UtcDateTime(), nullable=False),
+    Column("relevant", Boolean, nullable=False),
+)
+#: The publisher's window (newest relevant entries first) read in index order.
+Index("ix_clusters_publish", clusters.c.relevant, clusters.c.first_seen.desc(), clusters.c.id)
+
+#: Exact cross-source keys (``url:…``, ``text:…``, see ``pipeline.dedup.exact_keys``), each
+#: owned by one cluster: the unique key keeps two workers from starting two clusters for it.
+cluster_keys = Table(
+    "cluster_keys",
+    metadata,
+    Column("key", String(2100), primary_key=True),
+    Column("cluster_id", String(36), nullable=False),
 )
