@@ -41,23 +41,26 @@ LEAD_CHARS = 1500
 NAME_MIN_CHARS = 5
 NAME_MAX_CHARS = 120
 
-#: Words near a date that mark it as the event's.
+#: Words near a date that mark it as the event's (matched on lowercased text).
 _DATE_EVENT_CUES = re.compile(
     r"held|hold|take place|took place|taking place|will run|runs|running|scheduled|"
     r"kick(?:s|ed)? off|"
     r"opened|opens|convened|dates?\s*:|time\s*:|when\s*:|"
     r"举办|举行|召开|开班|开课|开幕|开启|启动|开展|进行|培训时间|会议时间|活动时间|时间[:：]|日期[:：]|期间|为期",
-    re.IGNORECASE,
 )
 #: Words that mark the date after them as the event's, but not the one before them
 #: ("17 June: Data from the shop floor" is an agenda line, not the event's start).
-_DATE_LEAD_CUES = re.compile(r"\b(?:from|between)\s+(?:\w+day,?\s+)?$", re.IGNORECASE)
+_DATE_LEAD_CUES = re.compile(r"\b(?:from|between)\s+(?:\w+day,?\s+)?$")
+#: "…截止" / "…前" right after a date: a deadline.
+_DATE_DEADLINE_AFTER = re.compile(r"\s*(?:前|之前|截止)")
+#: A year in running text: "2024", not "12024" (the look-behind comes after the
+#: literal start so the engine skips ahead to "19" / "20").
+_YEAR = re.compile(r"(?:19|20)(?<!\d\d\d)\d\d(?!\d)")
 #: Words just before a date that mark it as something else (a deadline, a publication).
 _DATE_OTHER_CUES = re.compile(
     r"deadline|register by|registration (?:closes|ends|deadline)|apply by|before|no later than|"
     r"until\s*$|published|posted|released|founded|established|since|"
     r"截止|截至|报名时间|报名日期|之前|以前|前报名|发布|印发|成立|报到|出版",
-    re.IGNORECASE,
 )
 #: Words near a place that mark it as the event's location.
 _PLACE_BEFORE_CUES = re.compile(
@@ -199,13 +202,14 @@ def _reference(doc: Document) -> date | None:
     """The date missing years are inferred from: publication, else the text's commonest year."""
     if doc.published is not None:
         return doc.published.date()
-    years = Counter(re.findall(r"(?<!\d)((?:19|20)\d{2})(?!\d)", f"{doc.title}\n{doc.text}"))
+    years = Counter(_YEAR.findall(f"{doc.title}\n{doc.text}"))
     if not years:
         return None
     return date(int(years.most_common(1)[0][0]), 7, 1)
 
 
 def _date_score(span: DateSpan, text: str, order: int) -> float:
+    """How much the words around ``span`` say it is the event's date; ``text`` is lowercased."""
     before = text[max(0, span.begin - CONTEXT_BEFORE) : span.begin]
     after = text[span.stop : span.stop + CONTEXT_AFTER]
     points = 1.0 if span.is_range else 0.0
@@ -215,7 +219,7 @@ def _date_score(span: DateSpan, text: str, order: int) -> float:
         or _DATE_LEAD_CUES.search(before)
     ):
         points += 2.0
-    if _DATE_OTHER_CUES.search(before[-15:]) or re.match(r"^\s*(?:前|之前|截止)", after):
+    if _DATE_OTHER_CUES.search(before[-15:]) or _DATE_DEADLINE_AFTER.match(after):
         points -= 4.0
     return points - 0.1 * order
 
@@ -285,7 +289,10 @@ def event_dates(doc: Document) -> tuple[date | None, date | None]:
         spans = [s for s in spans if s.year_stated]
     if not spans:
         return None, None
-    scored = [(_date_score(s, text, i), s) for i, s in enumerate(spans)]
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a rare character changed length: keep offsets right
+        lowered = text
+    scored = [(_date_score(s, lowered, i), s) for i, s in enumerate(spans)]
     best_points, best = max(scored, key=lambda x: x[0])
     if best_points < -1.0:
         return None, None
