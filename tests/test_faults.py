@@ -21,7 +21,7 @@ ITEMS = 5
 #: The worker process and its parse processes, each, stay under this.
 MAX_RSS_BYTES = 300 * 1024 * 1024
 #: Generous: healthy feeds must not time out on a loaded 2-core machine.
-TIMEOUT = 4.0
+TIMEOUT = 10.0
 BACKOFF_BASE = 60.0
 LISTEN_BACKLOG = 512
 
