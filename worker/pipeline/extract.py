@@ -72,17 +72,17 @@ _PLACE_BEFORE_CUES = re.compile(
 #: longer one: "Nanyang Drive", "Nanyang Technological University", "Detroit Regional".
 _PART_OF_NAME = re.compile(r" (?!Province|City|Municipality)[A-Z][a-z]")
 _PLACE_AFTER_CUES = re.compile(r"^\s*(?:市)?(?:举办|举行|召开|开班|开幕|开课|成功举办|顺利举办|站)")
-#: Labelled venue: "地点：…", "Venue: …".
-_VENUE_LABEL = re.compile(
-    r"(?:培训地点|会议地点|举办地点|活动地点|地点|venue|location|place)\s*[:：]\s*([^\n。;；]{3,80})",
-    re.IGNORECASE,
-)
+#: Labelled venue: "地点：…", "Venue: …". Found from the colon backwards: colons
+#: are few, and a pattern starting with the labels tries every "l" and "p".
+_VENUE_LABELS = ("地点", "venue", "location", "place")
+_COLON = re.compile(r"[:：]")
+_VENUE_VALUE = re.compile(r"\s*([^\n。;；]{3,80})")
 _VENUE_NOUNS_EN = (
     r"Hotel|Center|Centre|Hall|Campus|Building|Tower|Plaza|Auditorium|Convention Center|"
     r"Conference Center|Park|Institute|University|Academy|Exhibition Center|Resort"
 )
 _VENUE_EN = re.compile(
-    rf"\bat\s+(?:the\s+)?((?:[A-Z0-9][\w'’&.\-]*\s+(?:(?:of|for|and|the|&)\s+)*){{0,7}}(?:{_VENUE_NOUNS_EN}))\b"
+    rf"at(?<!\wat)\s+(?:the\s+)?((?:[A-Z0-9][\w'’&.\-]*\s+(?:(?:of|for|and|the|&)\s+)*){{0,7}}(?:{_VENUE_NOUNS_EN}))\b"
 )
 _VENUE_ZH = re.compile(
     r"(?:在|于)([^，,。；;在于\n]{2,30}?(?:酒店|宾馆|饭店|会议中心|国际会议中心|大厦|会堂|报告厅|"
@@ -360,9 +360,17 @@ def event_place(
     return None, None, venue
 
 
+def _venue_label(text: str) -> re.Match[str] | None:
+    for colon in _COLON.finditer(text):
+        label = text[max(0, colon.start() - 10) : colon.start()].rstrip().lower()
+        if label.endswith(_VENUE_LABELS):
+            return _VENUE_VALUE.match(text, colon.end())
+    return None
+
+
 def _venue(text: str) -> str | None:
-    for pattern in (_VENUE_LABEL, _VENUE_ZH, _VENUE_EN):
-        match = pattern.search(text)
+    for pattern in (_venue_label, _VENUE_ZH.search, _VENUE_EN.search):
+        match = pattern(text)
         if match:
             return match.group(1).strip(" ,，.")
     return None
