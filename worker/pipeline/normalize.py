@@ -144,15 +144,18 @@ _DEBRIS_PREFIX = re.compile(
     r"back to top|【字体|字体:|字号:|tags?:|标签:|关键词:|阅读量|浏览次数|点击数|访问量)",
     re.IGNORECASE,
 )
-#: Short lines that contain these are counters, share bars and bylines.
+#: Short lines that contain these are counters, share bars and bylines. Matched
+#: on the lowercased line; word boundaries come after a literal start
+#: ("print(?<!\wprint)") so that the engine can skip ahead to candidates.
 _DEBRIS_WORDS = re.compile(
-    r"(?:发布时间|发布日期|来源:|作者:|浏览|阅读\s*:?\s*\d|点击|次数|【大\s*中\s*小】|\b(?:print|email)\b|"
+    r"(?:发布时间|发布日期|来源:|作者:|浏览|阅读\s*:?\s*\d|点击|次数|【大\s*中\s*小】|"
+    r"print(?<!\wprint)\b|email(?<!\wemail)\b|"
     r"微信|微博|朋友圈|qq空间|facebook|twitter|linkedin|whatsapp|weibo|wechat|"
-    r"\bshare\b|收藏|打印|字体|views?\s*:|posted (?:on|by)|published\s*:|source\s*:|"
-    r"\bby\s+[A-Z][a-z]+\s*\|)",
-    re.IGNORECASE,
+    r"share(?<!\wshare)\b|收藏|打印|字体|views?\s*:|posted (?:on|by)|published\s*:|source\s*:|"
+    r"by(?<!\wby)\s+[a-z]{2,}\s*\|)"
 )
 #: A navigation trail: several short parts joined by ">" or "»".
+_NAV_MARKS = frozenset(">»›")
 _NAV_TRAIL = re.compile(r"^[^>»›]{1,20}(?:\s*[>»›]\s*[^>»›]{1,30}){1,6}$")
 #: From a line like this on, the page lists other articles.
 _TAIL_MARKER = re.compile(
@@ -246,9 +249,11 @@ def text_to_html(text: str) -> str:
 def _is_debris(line: str) -> bool:
     if _DEBRIS_PREFIX.match(line):
         return True
-    if len(line) <= DEBRIS_MAX_CHARS and "<" not in line and _NAV_TRAIL.match(line):
+    if len(line) > DEBRIS_MAX_CHARS:
+        return False
+    if "<" not in line and _NAV_MARKS.intersection(line) and _NAV_TRAIL.match(line):
         return True
-    return len(line) <= DEBRIS_MAX_CHARS and _DEBRIS_WORDS.search(line) is not None
+    return _DEBRIS_WORDS.search(line.lower()) is not None
 
 
 def strip_debris(text: str) -> tuple[str, list[str]]:
