@@ -162,10 +162,11 @@ _EN_TRIGGER = re.compile(
     "(?:" + "|".join(v for verb in _EN_TRIGGER_VERBS for v in (verb, verb.capitalize())) + ")"
     r"\s+(?:jointly\s+)?by\s+"
 )
+#: "Organizers: A; B" lines, matched on "\n" + the lowercased text (a literal
+#: start the engine skips to; the names are then cut from the original text).
 _EN_LABEL = re.compile(
-    r"(?:^|\n)\s*(?:co-?)?(?:organi[sz]ers?|hosts?|hosted by|organi[sz]ed by|co-?organi[sz]ers?|"
-    r"organi[sz]ing (?:bodies|body|units?))\s*:\s*([^\n]+)",
-    re.IGNORECASE,
+    r"\n\s*(?:co-?)?(?:organi[sz]ers?|hosts?|hosted by|organi[sz]ed by|co-?organi[sz]ers?|"
+    r"organi[sz]ing (?:bodies|body|units?))\s*:\s*([^\n]+)"
 )
 #: "The ceremony was hosted by ...": a master of ceremonies, not an organizer.
 _EN_NOT_ORGANIZER = re.compile(
@@ -200,7 +201,7 @@ _EN_WITH = re.compile(
 )
 #: "The Korea Institute for ... held a training program": the subject organizes.
 _EN_SUBJECT_VERB = re.compile(
-    r"\s(?:held|hosted|organi[sz]ed|ran|will hold|will host|will run|will organi[sz]e|is holding|"
+    r"(?:held|hosted|organi[sz]ed|ran|will hold|will host|will run|will organi[sz]e|is holding|"
     r"is hosting|is organi[sz]ing|holds|hosts|runs|organi[sz]es)\s+(?:a|an|the|its|their)\b"
 )
 #: The capitalized subject right before such a verb, from the start of its sentence.
@@ -466,13 +467,21 @@ def organizers_en(text: str) -> list[str]:
         if _EN_NOT_ORGANIZER.search(text[max(0, match.start() - 40) : match.start()]):
             continue
         found += _listed_bodies(_en_phrase_after(text, match.end()))
-    for match in _EN_LABEL.finditer(text):
-        found += _listed_bodies(match.group(1).rstrip(". "))
+    lowered = "\n" + text.lower()
+    if len(lowered) == len(text) + 1:  # lowercasing kept every offset
+        for match in _EN_LABEL.finditer(lowered):
+            begin, end = match.span(1)
+            found += _listed_bodies(text[begin - 1 : end - 1].rstrip(". "))
     if _EN_AS_ROLE_CUE.search(text):
         for match in _EN_AS_ROLE.finditer(text):
             found += [n for n in split_en(match.group(1)) if is_named_body_en(n)]
     for verb in _EN_SUBJECT_VERB.finditer(text):
-        match = _EN_SUBJECT.search(text, max(0, verb.start() - _EN_SUBJECT_REACH), verb.start())
+        # The verb must start a word; the pattern starts with the verb (a literal the
+        # engine skips to) rather than with the space before it.
+        space = verb.start() - 1
+        if space < 0 or not text[space].isspace():
+            continue
+        match = _EN_SUBJECT.search(text, max(0, space - _EN_SUBJECT_REACH), space)
         if match:
             found += [n for n in split_en(match.group(1)) if is_org_en(n)]
     return found
