@@ -183,7 +183,7 @@ def _build(groups: dict[str, str | None], reference: date) -> tuple[date, date, 
     y1, y2 = _year(groups.get("y1")), _year(groups.get("y2"))
     m1 = m1 or m2
     m2 = m2 or m1
-    if m1 is None or d1 is None:
+    if m1 is None or m2 is None or d1 is None:
         return None
     d2 = d2 or d1
     year_stated = y1 is not None or y2 is not None
@@ -217,7 +217,7 @@ _ANCHORS: dict[str, re.Pattern[str]] = {
     "num": re.compile(r"(?:19|20)\d\d[-/.]\d{1,2}[-/.]\d"),
 }
 #: Cheap substring tests: without one of these a kind's anchor cannot match.
-_EN_MONTH_PREFIXES = ("jan", "feb", "mar", "apr", "may", "jun")
+_EN_MONTH_PREFIXES: tuple[str, ...] = ("jan", "feb", "mar", "apr", "may", "jun")
 _EN_MONTH_PREFIXES += ("jul", "aug", "sep", "oct", "nov", "dec")
 #: Which anchor kind each pattern in ``_PATTERNS`` needs, in the same order.
 _PATTERN_KINDS = ("en", "en", "zh", "num", "en", "en", "zh", "num")

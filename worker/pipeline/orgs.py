@@ -481,9 +481,9 @@ def organizers_en(text: str) -> list[str]:
         space = verb.start() - 1
         if space < 0 or not text[space].isspace():
             continue
-        match = _EN_SUBJECT.search(text, max(0, space - _EN_SUBJECT_REACH), space)
-        if match:
-            found += [n for n in split_en(match.group(1)) if is_org_en(n)]
+        subject = _EN_SUBJECT.search(text, max(0, space - _EN_SUBJECT_REACH), space)
+        if subject:
+            found += [n for n in split_en(subject.group(1)) if is_org_en(n)]
     return found
 
 
@@ -552,11 +552,11 @@ def organizers_zh(text: str) -> list[str]:
         found += [n for n in split_zh(clause) if is_org_zh(n)]
     for verb in _ZH_SUBJECT_VERB.finditer(text):
         begin = max(0, verb.start() - _ZH_SUBJECT_REACH)
-        cut = max(text.rfind(ch, begin, verb.start()) for ch in _ZH_CLAUSE_ENDS)
-        if cut < 0 and begin > 0:
+        clause_end = max(text.rfind(ch, begin, verb.start()) for ch in _ZH_CLAUSE_ENDS)
+        if clause_end < 0 and begin > 0:
             continue  # the clause starts further back than the subject may
-        match = _ZH_SUBJECT.fullmatch(text, cut + 1, verb.start())
-        name = _ZH_LEAD_NOISE.sub("", match.group(1)) if match else ""
+        subject = _ZH_SUBJECT.fullmatch(text, clause_end + 1, verb.start())
+        name = _ZH_LEAD_NOISE.sub("", subject.group(1)) if subject else ""
         if is_org_zh(name):
             # "A联合B开展…": both organize.
             found += [n for n in split_zh(name) if is_org_zh(n)]
