@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 import random
+import ssl
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
+import httpx
 from sqlalchemy import Connection
 
 from worker.config import Settings, WebhookSubscriber, resolve_secret
@@ -69,6 +71,8 @@ class Notifier:
         self.rand = rand
         self.subscribers = resolve_subscribers(settings.webhooks, environ)
         self._synced = False
+        #: Built once: every connection of every run shares it.
+        self._tls: ssl.SSLContext | None = None
         self._sync_lock = threading.Lock()
 
     def _sync(self) -> None:
@@ -90,6 +94,11 @@ class Notifier:
 
         return announce
 
+    def _tls_context(self) -> ssl.SSLContext:
+        if self._tls is None:
+            self._tls = httpx.create_ssl_context()
+        return self._tls
+
     def deliver(self, stopping: threading.Event | None = None) -> DeliveryReport:
         """Post every delivery that is due now, then return."""
         if not self.subscribers:
@@ -102,5 +111,6 @@ class Notifier:
             clock=self.clock,
             rand=self.rand,
             stopping=stopping.is_set if stopping is not None else (lambda: False),
+            tls=self._tls_context(),
         )
         return deliverer.run()

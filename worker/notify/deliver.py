@@ -3,8 +3,9 @@
 One run delivers what is due now and returns (a "burst", as arq's): the
 scheduler runs it every ``delivery.every`` seconds, ``worker once`` at the end
 of its cycle. Posting is asyncio + httpx: at most ``delivery.concurrency``
-attempts in flight, and ``delivery.per_subscriber_concurrency`` per subscriber,
-so one slow receiver cannot take every slot. Each attempt: a fresh
+attempts in flight, and ``delivery.per_subscriber_concurrency`` per subscriber
+(its lanes, each one attempt at a time over one kept-alive connection), so one
+slow receiver cannot take every slot. Each attempt: a fresh
 ``webhook-timestamp`` and signature, the same ``webhook-id`` and body as every
 other attempt, a timeout, no redirects followed, the response body capped.
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import ssl
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -70,9 +72,11 @@ class Deliverer:
         clock: Clock,
         rand: Callable[[], float],
         stopping: Callable[[], bool] = lambda: False,
+        tls: ssl.SSLContext | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        """``rand`` gives the jitter's random numbers in [0, 1); ``stopping`` ends a run early."""
+        """``rand`` gives the jitter's random numbers in [0, 1); ``stopping`` ends a run early;
+        ``tls`` is shared by every connection (building one costs tens of milliseconds)."""
         self.store = store
         self.subscribers = dict(subscribers)
         self.settings = settings
@@ -80,6 +84,7 @@ class Deliverer:
         self.rand = rand
         self.stopping = stopping
         self.transport = transport
+        self.tls = tls if tls is not None else httpx.create_ssl_context()
         self.signers = {
             s.id: Signer(s.secret, key=f"webhooks[{s.id}].secret") for s in subscribers.values()
         }
@@ -100,14 +105,22 @@ class Deliverer:
         token = uuid.uuid4().hex
         capacity = settings.concurrency * CLAIM_AHEAD
         slots = asyncio.Semaphore(settings.concurrency)
-        per_subscriber = {
-            ident: asyncio.Semaphore(settings.per_subscriber_concurrency)
-            for ident in self.subscribers
-        }
-        in_flight: set[asyncio.Task[AttemptRecord]] = set()
+        lanes_per_subscriber = min(settings.per_subscriber_concurrency, settings.concurrency)
+        queues: dict[str, asyncio.Queue[ClaimedDelivery | None]] = {}
+        lanes: list[asyncio.Task[None]] = []
+        finished: asyncio.Queue[AttemptRecord | None] = asyncio.Queue()
+        outstanding = 0
         records: list[AttemptRecord] = []
         last_flush = time.monotonic()
         exhausted = False
+
+        def dispatch(delivery: ClaimedDelivery) -> None:
+            queue = queues.get(delivery.subscriber)
+            if queue is None:
+                queue = queues[delivery.subscriber] = asyncio.Queue()
+                for _ in range(lanes_per_subscriber):
+                    lanes.append(asyncio.create_task(self._lane(queue, slots, finished)))
+            queue.put_nowait(delivery)
 
         async def flush() -> None:
             nonlocal records, last_flush
@@ -116,9 +129,9 @@ class Deliverer:
                 await asyncio.to_thread(self.store.record_attempts, batch)
             last_flush = time.monotonic()
 
-        async with self._client() as client:
+        try:
             while True:
-                want = capacity - len(in_flight)
+                want = capacity - outstanding
                 if not exhausted and eligible and want >= settings.concurrency:
                     if self.stopping():
                         exhausted = True
@@ -133,20 +146,23 @@ class Deliverer:
                         )
                         exhausted = len(claimed) < want
                         for delivery in claimed:
-                            attempt = self._attempt(
-                                client, delivery, slots, per_subscriber[delivery.subscriber]
-                            )
-                            in_flight.add(asyncio.create_task(attempt))
-                if not in_flight:
+                            dispatch(delivery)
+                        outstanding += len(claimed)
+                if not outstanding:
                     await flush()
                     if exhausted or not eligible:
                         break
                     continue
-                done, in_flight = await asyncio.wait(
-                    in_flight, timeout=FLUSH_SECONDS, return_when=asyncio.FIRST_COMPLETED
-                )
-                for task in done:
-                    record = task.result()
+                try:
+                    done = [await asyncio.wait_for(finished.get(), FLUSH_SECONDS)]
+                except TimeoutError:
+                    done = []
+                while not finished.empty():
+                    done.append(finished.get_nowait())
+                outstanding -= len(done)
+                for record in done:
+                    if record is None:
+                        continue  # failed inside; its lease brings it back
                     records.append(record)
                     _count(report, record)
                     if record.status == "dead" and record.status_code == GONE:
@@ -162,7 +178,30 @@ class Deliverer:
                             )
                 if len(records) >= FLUSH_BATCH or time.monotonic() - last_flush > FLUSH_SECONDS:
                     await flush()
+        finally:
+            for queue in queues.values():
+                for _ in range(lanes_per_subscriber):
+                    queue.put_nowait(None)  # one "no more work" for each lane reading it
+            await asyncio.gather(*lanes, return_exceptions=True)
         return report
+
+    async def _lane(
+        self,
+        queue: asyncio.Queue[ClaimedDelivery | None],
+        slots: asyncio.Semaphore,
+        finished: asyncio.Queue[AttemptRecord | None],
+    ) -> None:
+        """One of a subscriber's ``per_subscriber_concurrency`` lanes: one attempt at a time,
+        over one kept-alive connection. (One small pool per lane, rather than one large pool
+        for all, because httpcore's pool checks every connection it holds on each request.)"""
+        async with self._client() as client:
+            while (delivery := await queue.get()) is not None:
+                try:
+                    record: AttemptRecord | None = await self._attempt(client, delivery, slots)
+                except Exception:  # a bug must not stall the run: log it, let the lease expire
+                    log.exception("webhook id=%s: attempt failed inside the worker", delivery.id)
+                    record = None
+                finished.put_nowait(record)
 
     def _client(self) -> httpx.AsyncClient:
         settings = self.settings
@@ -171,25 +210,19 @@ class Deliverer:
             # A redirect is an answer, not an instruction: following it would post the
             # signed body to wherever the receiver (or an attacker) points.
             follow_redirects=False,
-            limits=httpx.Limits(
-                max_connections=settings.concurrency,
-                max_keepalive_connections=settings.concurrency,
-            ),
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
             headers={"user-agent": USER_AGENT},
             # No proxies from the environment: a proxy would bypass the address check.
             trust_env=False,
+            verify=self.tls,
             transport=self.transport,
         )
 
     async def _attempt(
-        self,
-        client: httpx.AsyncClient,
-        delivery: ClaimedDelivery,
-        slots: asyncio.Semaphore,
-        subscriber_slots: asyncio.Semaphore,
+        self, client: httpx.AsyncClient, delivery: ClaimedDelivery, slots: asyncio.Semaphore
     ) -> AttemptRecord:
         subscriber = self.subscribers[delivery.subscriber]
-        async with subscriber_slots, slots:
+        async with slots:
             if subscriber.id in self._gone:
                 # Claimed before the 410 came: put it back untried, for a replay to send.
                 return AttemptRecord(
