@@ -35,7 +35,7 @@ from worker.model import item_to_dict  # noqa: E402
 from worker.publish import Snapshot, render_all, write_all  # noqa: E402
 from worker.store import Store, connect, migrate  # noqa: E402
 from worker.store.items import item_id  # noqa: E402
-from worker.store.tables import items  # noqa: E402
+from worker.store.tables import clusters, items  # noqa: E402
 
 #: Rows inserted per statement while filling the store.
 BATCH = 5000
@@ -86,8 +86,15 @@ def fill(store: Store, count: int, already: int) -> None:
 
 
 def _insert(store: Store, rows: list[dict[str, object]]) -> None:
+    # Each item is the primary of its own cluster (the published entry, migration 0005).
+    entries = [
+        {"id": r["id"], "primary_item": r["id"], "first_seen": r["first_seen"],
+         "updated": r["updated"], "relevant": r["relevant"]}
+        for r in rows
+    ]  # fmt: skip
     with store.engine.begin() as conn:
-        conn.execute(insert(items), rows)
+        conn.execute(insert(items), [{**r, "cluster_id": r["id"]} for r in rows])
+        conn.execute(insert(clusters), entries)
 
 
 def measure(store: Store, settings: PublishSettings, out: Path) -> dict[str, list[float]]:

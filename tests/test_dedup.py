@@ -195,6 +195,7 @@ def test_two_clusters_in_the_other_language_means_no_merge() -> None:
     zh = facts(lang="zh", title="甲", headline="甲", organizers=frozenset())
     one = [Candidate("c1", "event", (zh,))]
     assert decide(facts(), one, threshold=0.6).cluster == "c1"
+    assert decide(facts(), one, threshold=0.6, cross_language=False).cluster is None
     two = [*one, Candidate("c2", "event", (zh,))]
     decision = decide(facts(), two, threshold=0.6)
     assert decision.cluster is None and "2 events" in decision.reason

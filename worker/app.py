@@ -103,7 +103,8 @@ class Worker:
         self.profile = profile or resolve_profile(settings)
         if store is None:
             engine = connect(settings.db_url)
-            migrate(engine)
+            if settings.migrate_on_start:
+                migrate(engine)
             store = Store(engine)
         self.store = store
         #: Set on shutdown: jobs stop between sources and leave the rest for next time.
@@ -318,7 +319,10 @@ class Worker:
         """The in-memory dedup index, rebuilt from the store on first use (see bench/README.md)."""
         if self._dedup is None:
             started = time.perf_counter()
-            self._dedup = load_dedup_index(self.store, self.settings.dedup.near_duplicate_threshold)
+            dedup = self.settings.dedup
+            self._dedup = load_dedup_index(
+                self.store, dedup.near_duplicate_threshold, cross_language=dedup.cross_language
+            )
             log_fields(
                 log,
                 logging.INFO,

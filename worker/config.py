@@ -93,6 +93,10 @@ class DedupSettings(_Strict):
     #: count as near duplicates (a copy trimmed to this share of the original still does).
     #: Lower merges more rewritten copies and risks more wrong merges.
     near_duplicate_threshold: float = Field(0.6, gt=0.2, le=1.0)
+    #: Merge an English and a Chinese report by dates, city, kind and topics alone
+    #: (``pipeline.dedup.same_event``). Where many events share dates and city, turn
+    #: it off: the two reports then stay two entries (see bench/README.md).
+    cross_language: bool = True
 
 
 class PublishSettings(_Strict):
@@ -222,6 +226,10 @@ class Settings(_Strict):
     feeds_dir: Path = Path("feeds")
     #: SQLAlchemy URL; empty means a SQLite file ``worker.db`` in ``data_dir``.
     database_url: str = ""
+    #: Bring the database schema up to date when the worker starts. Replicas sharing one
+    #: PostgreSQL may all keep it on (they migrate one after another, under an advisory
+    #: lock); turn it off to migrate only with ``worker migrate``, as a deploy step.
+    migrate_on_start: bool = True
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     schedule: ScheduleSettings = ScheduleSettings()

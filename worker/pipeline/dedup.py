@@ -71,6 +71,9 @@ CLOSE_TITLE = 0.7
 #: organiser's two courses on the same day share organizers, not titles.
 WEAK_TITLE = 0.5
 
+#: Across languages, the share of topics two reports must have in common (Jaccard):
+#: one shared label of five is a coincidence of the profile, not the same event.
+XLANG_TOPICS = 0.5
 #: When the titles name no kind of event, the opening of the text is read for one.
 KIND_TEXT_CHARS = 200
 
@@ -457,8 +460,8 @@ def same_event(a: MatchFacts, b: MatchFacts) -> str | None:
     Across English and Chinese, titles and organizer names share no strings,
     so this rule asks for more of what does not depend on the language: the
     same start *and* end date, the same city, the same kind of event, at least
-    one shared topic (topics are the profile's labels, the same in both
-    languages), and the two reports in different languages. Two different
+    half of their topics in common (topics are the profile's labels, the same in
+    both languages), and the two reports in different languages. Two different
     smart-manufacturing trainings starting and ending on the same days in the
     same city, one reported only in English and one only in Chinese, would
     still merge; ``decide`` therefore merges across languages only when exactly
@@ -472,7 +475,7 @@ def same_event(a: MatchFacts, b: MatchFacts) -> str | None:
         if not (a.end and b.end and a.kind and a.kind == b.kind):
             return None
         shared = a.topics & b.topics
-        if not shared:
+        if len(shared) / max(1, len(a.topics | b.topics)) < XLANG_TOPICS:
             return None
         return f"same dates, city and kind across languages; topics {sorted(shared)}"
     title = max(
@@ -540,7 +543,13 @@ def _conflicts(facts: MatchFacts, members: Iterable[MatchFacts]) -> str | None:
     return None
 
 
-def decide(facts: MatchFacts, candidates: Sequence[Candidate], *, threshold: float) -> Decision:
+def decide(
+    facts: MatchFacts,
+    candidates: Sequence[Candidate],
+    *,
+    threshold: float,
+    cross_language: bool = True,
+) -> Decision:
     """The cluster an item with ``facts`` joins, given what the index found.
 
     Does not interact with any dependency, only processes data. Layers are
@@ -565,11 +574,13 @@ def decide(facts: MatchFacts, candidates: Sequence[Candidate], *, threshold: flo
                     f"near-duplicate text (J={c.jaccard:.2f}, C={c.containment:.2f})",
                 )
         if layer == "event":
-            return _decide_event(facts, by_layer.get("event", ()))
+            return _decide_event(facts, by_layer.get("event", ()), cross_language)
     return Decision(None, "new", "no earlier report")
 
 
-def _decide_event(facts: MatchFacts, candidates: Sequence[Candidate]) -> Decision:
+def _decide_event(
+    facts: MatchFacts, candidates: Sequence[Candidate], cross_language: bool
+) -> Decision:
     same_lang: list[tuple[str, str]] = []
     cross: dict[str, str] = {}
     for c in candidates:
@@ -580,7 +591,8 @@ def _decide_event(facts: MatchFacts, candidates: Sequence[Candidate]) -> Decisio
             if why is None:
                 continue
             if _languages_differ(facts, member):
-                cross.setdefault(c.cluster, why)
+                if cross_language:
+                    cross.setdefault(c.cluster, why)
             else:
                 same_lang.append((c.cluster, why))
                 break

@@ -64,15 +64,79 @@ def key_hash(key: str) -> int:
     return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "little")
 
 
+class _MultiMap:
+    """uint64 keys -> int values, several per key, oldest first: sorted arrays plus a recent dict.
+
+    12 bytes an entry once merged, against about 100 for a Python dict entry; a
+    lookup is a binary search (``numpy.searchsorted``). New entries wait in a dict
+    until there are ``MERGE_EVERY`` of them, then one stable sort merges them in.
+    """
+
+    def __init__(self) -> None:
+        self._keys = np.empty(0, dtype=np.uint64)
+        self._values = np.empty(0, dtype=np.int32)
+        self._recent: dict[int, list[int]] = {}
+        self._recent_count = 0
+
+    def __len__(self) -> int:
+        return len(self._keys) + self._recent_count
+
+    def bulk(self, keys: np.ndarray, values: np.ndarray) -> None:
+        """Add many entries at once (the load at start): one sort instead of many inserts."""
+        self._flush()
+        all_keys = np.concatenate([self._keys, keys.astype(np.uint64)])
+        all_values = np.concatenate([self._values, values.astype(np.int32)])
+        order = np.argsort(all_keys, kind="stable")  # stable: equal keys stay oldest first
+        self._keys, self._values = all_keys[order], all_values[order]
+
+    def add(self, keys: list[int], value: int) -> None:
+        for key in keys:
+            self._recent.setdefault(key, []).append(value)
+        self._recent_count += len(keys)
+        if self._recent_count >= MERGE_EVERY:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._recent:
+            return
+        keys = [k for k, values in self._recent.items() for _ in values]
+        values = [v for vs in self._recent.values() for v in vs]
+        self._recent, self._recent_count = {}, 0
+        self.bulk(np.array(keys, dtype=np.uint64), np.array(values, dtype=np.int32))
+
+    def get_all(self, keys: list[int]) -> set[int]:
+        found: set[int] = set()
+        if len(self._keys):
+            wanted = np.array(keys, dtype=np.uint64)
+            left = np.searchsorted(self._keys, wanted, side="left")
+            right = np.searchsorted(self._keys, wanted, side="right")
+            for lo, hi in zip(left.tolist(), right.tolist(), strict=True):
+                if hi > lo:
+                    found.update(self._values[lo:hi].tolist())
+        for key in keys:
+            found.update(self._recent.get(key, ()))
+        return found
+
+    def first(self, key: int) -> int | None:
+        """The oldest value of ``key`` (merged entries are older than recent ones)."""
+        if len(self._keys):
+            lo = int(np.searchsorted(self._keys, np.uint64(key), side="left"))
+            if lo < len(self._keys) and int(self._keys[lo]) == key:
+                return int(self._values[lo])
+        values = self._recent.get(key)
+        return values[0] if values else None
+
+    @property
+    def nbytes(self) -> int:
+        return int(self._keys.nbytes + self._values.nbytes)
+
+
 class _Bands:
-    """Banded LSH buckets: (band hash) -> item numbers, in sorted arrays plus a recent dict."""
+    """Banded LSH: (band number, the band's rows) hashed to 64 bits -> item numbers."""
 
     def __init__(self, bands: int, rows: int) -> None:
         self.bands, self.rows = bands, rows
-        self._keys = np.empty(0, dtype=np.uint64)
-        self._items = np.empty(0, dtype=np.int32)
-        self._recent: dict[int, list[int]] = {}
-        self._recent_count = 0
+        self._map = _MultiMap()
         self._salt = (np.arange(bands, dtype=np.uint64) + np.uint64(1)) * _MIX_B
 
     def hashes(self, signatures: np.ndarray) -> np.ndarray:
@@ -88,54 +152,32 @@ class _Bands:
             h = (h ^ (h >> np.uint64(31))) * _MIX_B
         return h
 
-    def bulk(self, signatures: np.ndarray, items: list[int]) -> None:
-        """Add many signatures at once (the load at start): one sort instead of many inserts."""
-        if len(signatures):
-            h = self.hashes(signatures)
-            numbers = np.repeat(np.array(items, dtype=np.int32), self.bands)
-            self._merge(h.reshape(-1), numbers)
+    def bulk(self, signatures: np.ndarray, items: np.ndarray) -> None:
+        """Add many signatures at once (the load at start), in chunks to bound the temporaries."""
+        for start in range(0, len(signatures), 20_000):
+            chunk = signatures[start : start + 20_000]
+            numbers = np.repeat(items[start : start + 20_000], self.bands)
+            self._map.bulk(self.hashes(chunk).reshape(-1), numbers)
 
     def add(self, band_hashes: np.ndarray, item: int) -> None:
-        for value in band_hashes.tolist():
-            self._recent.setdefault(value, []).append(item)
-        self._recent_count += len(band_hashes)
-        if self._recent_count >= MERGE_EVERY:
-            self._flush()
-
-    def _flush(self) -> None:
-        keys = [k for k, items in self._recent.items() for _ in items]
-        items = [i for its in self._recent.values() for i in its]
-        self._recent, self._recent_count = {}, 0
-        self._merge(np.array(keys, dtype=np.uint64), np.array(items, dtype=np.int32))
-
-    def _merge(self, keys: np.ndarray, items: np.ndarray) -> None:
-        all_keys = np.concatenate([self._keys, keys])
-        all_items = np.concatenate([self._items, items])
-        order = np.argsort(all_keys, kind="stable")
-        self._keys, self._items = all_keys[order], all_items[order]
+        self._map.add(band_hashes.tolist(), item)
 
     def query(self, band_hashes: np.ndarray) -> set[int]:
-        found: set[int] = set()
-        if len(self._keys):
-            left = np.searchsorted(self._keys, band_hashes, side="left")
-            right = np.searchsorted(self._keys, band_hashes, side="right")
-            for lo, hi in zip(left.tolist(), right.tolist(), strict=True):
-                if hi > lo:
-                    found.update(self._items[lo:hi].tolist())
-        for value in band_hashes.tolist():
-            found.update(self._recent.get(value, ()))
-        return found
+        return self._map.get_all(band_hashes.tolist())
 
     @property
     def nbytes(self) -> int:
-        return int(self._keys.nbytes + self._items.nbytes)
+        return self._map.nbytes
 
 
 class DedupIndex:
     """Candidates for the dedup layers, over every relevant item stored so far."""
 
-    def __init__(self, *, threshold: float, num_perm: int = NUM_PERM) -> None:
+    def __init__(
+        self, *, threshold: float, num_perm: int = NUM_PERM, cross_language: bool = True
+    ) -> None:
         self.threshold = threshold
+        self.cross_language = cross_language
         self.signer = Signer(num_perm)
         self.num_perm = num_perm
         self._bands = _Bands(*lsh_bands(num_perm, threshold))
@@ -151,8 +193,8 @@ class DedupIndex:
         self._sig_row = array("i")
         self._sigs = np.empty((0, num_perm), dtype=np.uint32)
         self._sig_count = 0
-        #: 64-bit hash of an exact key (``url:…``, ``text:…``) -> cluster number.
-        self._exact: dict[int, int] = {}
+        #: 64-bit hash of an exact key (``url:…``, ``text:…``) -> cluster number, first owner first.
+        self._exact = _MultiMap()
         #: (start date, city) -> item numbers, for the event rule.
         self._events: dict[tuple[date, str], list[int]] = {}
         #: Interned frozensets and strings: most items share their topics and cities.
@@ -171,26 +213,34 @@ class DedupIndex:
         *,
         threshold: float,
         num_perm: int = NUM_PERM,
+        cross_language: bool = True,
     ) -> DedupIndex:
         """An index over ``rows`` (stored relevant items) and ``keys`` ((exact key, cluster))."""
-        index = cls(threshold=threshold, num_perm=num_perm)
+        index = cls(threshold=threshold, num_perm=num_perm, cross_language=cross_language)
         width = num_perm * 4
-        pending: list[bytes] = []
-        signed: list[int] = []
+        signed = array("i")
         for row in rows:
             sig_ok = row.signature is not None and len(row.signature) == width
             item = index._add_item(row.cluster, row.facts, row.shingles, has_signature=sig_ok)
             if row.signature is not None and sig_ok:
-                pending.append(row.signature)
+                # Straight into the matrix: no list of bytes objects, no joined copy.
+                index._put_signature(index._sig_row[item], np.frombuffer(row.signature, np.uint32))
                 signed.append(item)
-        if pending:
-            # Signature rows were numbered in item order, so row k belongs to signed[k].
-            index._sigs = np.frombuffer(b"".join(pending), dtype=np.uint32).reshape(-1, num_perm)
-            index._sigs = index._sigs.copy()
-            index._bands.bulk(index._sigs, signed)
+        index._bands.bulk(index._sigs[: index._sig_count], np.frombuffer(signed, dtype=np.int32))
+        hashes, owners = array("Q"), array("i")
         for key, cluster in keys:
-            index._exact[key_hash(key)] = index._cluster(cluster)
+            hashes.append(key_hash(key))
+            owners.append(index._cluster(cluster))
+        index._exact.bulk(np.frombuffer(hashes, dtype=np.uint64), np.frombuffer(owners, np.int32))
         return index
+
+    def _put_signature(self, row: int, signature: np.ndarray) -> None:
+        if row >= len(self._sigs):
+            # Grow by half: amortized O(1) a row, and at most half the matrix left unused.
+            grown = np.empty((max(1024, len(self._sigs) * 3 // 2), self.num_perm), dtype=np.uint32)
+            grown[: len(self._sigs)] = self._sigs
+            self._sigs = grown
+        self._sigs[row] = signature
 
     def add(self, cluster: str, fp: Fingerprint) -> None:
         """Record a stored item of ``cluster``: its keys, signature and facts."""
@@ -198,15 +248,11 @@ class DedupIndex:
             cluster, fp.facts, fp.shingles, has_signature=fp.signature is not None
         )
         no = self._item_cluster[item]
-        for key in fp.keys:
-            self._exact.setdefault(key_hash(key), no)
+        fresh = [h for h in map(key_hash, fp.keys) if self._exact.first(h) is None]
+        if fresh:
+            self._exact.add(fresh, no)
         if fp.signature is not None:
-            row = self._sig_row[item]
-            if row >= len(self._sigs):
-                grown = np.empty((max(1024, 2 * len(self._sigs)), self.num_perm), dtype=np.uint32)
-                grown[: len(self._sigs)] = self._sigs
-                self._sigs = grown
-            self._sigs[row] = fp.signature
+            self._put_signature(self._sig_row[item], fp.signature)
             self._bands.add(self._bands.hashes(fp.signature.reshape(1, -1))[0], item)
 
     def _cluster(self, cluster: str) -> int:
@@ -260,7 +306,7 @@ class DedupIndex:
         """The clusters each layer finds for ``fp``, in layer order (see ``pipeline.dedup``)."""
         found: list[Candidate] = []
         for key in fp.keys:
-            no = self._exact.get(key_hash(key))
+            no = self._exact.first(key_hash(key))
             if no is not None:
                 layer = "url" if key.startswith("url:") else "text"
                 found.append(Candidate(self._cluster_ids[no], layer, self._members_facts(no)))
@@ -295,7 +341,12 @@ class DedupIndex:
 
     def decide(self, fp: Fingerprint) -> Decision:
         """Which cluster ``fp`` joins: the candidates, judged by ``pipeline.dedup.decide``."""
-        return decide(fp.facts, self.candidates(fp), threshold=self.threshold)
+        return decide(
+            fp.facts,
+            self.candidates(fp),
+            threshold=self.threshold,
+            cross_language=self.cross_language,
+        )
 
     def stats(self) -> dict[str, int]:
         return {
@@ -316,10 +367,14 @@ class IndexSource(Protocol):
     def cluster_key_rows(self) -> Iterable[tuple[str, str]]: ...
 
 
-def load_dedup_index(source: IndexSource, threshold: float) -> DedupIndex:
+def load_dedup_index(
+    source: IndexSource, threshold: float, *, cross_language: bool = True
+) -> DedupIndex:
     """Rebuild the index from the store: every relevant item's facts and signature, every key."""
     rows = (
         IndexRow(cluster, signature, shingles, MatchFacts.from_json(facts))
         for cluster, signature, shingles, facts in source.dedup_rows()
     )
-    return DedupIndex.load(rows, source.cluster_key_rows(), threshold=threshold)
+    return DedupIndex.load(
+        rows, source.cluster_key_rows(), threshold=threshold, cross_language=cross_language
+    )
