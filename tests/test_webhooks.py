@@ -9,6 +9,8 @@ every request with the ``standardwebhooks`` library.
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,6 +32,7 @@ from worker.notify.signing import Signer, check_secret
 from worker.pipeline import process
 from worker.pipeline.profile import load_profile
 from worker.store import Store, connect, migrate
+from worker.store.outbox import AttemptRecord, NewDelivery
 
 SPEC_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 SEED_TEXT = SEED_FILE.read_text(encoding="utf-8")
@@ -563,9 +566,56 @@ def test_a_lease_makes_a_killed_workers_claims_claimable_again(
     [again] = s.store.claim_deliveries(["crm"], now=later, lease=lease, token="b", limit=10)
     assert (again.id, again.attempts) == (first.id, 2)
     # The first worker coming back late cannot overwrite the second one's work.
-    from worker.store.outbox import AttemptRecord
-
     late = AttemptRecord(first.id, "crm", "a", "delivered", attempted_at=later)
     assert s.store.record_attempts([late]) == 0
     [row] = s.rows()
     assert row.status == "pending" and row.lease_token == "b"
+
+
+def test_redirects_are_not_followed_and_slow_receivers_time_out(
+    tmp_path: Path, db_url: str, receiver: Receiver, profile: Any, make_setup: Any
+) -> None:
+    s = make_setup(tmp_path, db_url, receiver, timeout=0.3)
+    receiver.reply = lambda _r: Reply(307, {"Location": "http://169.254.169.254/latest"})
+    s.save(seed_item(profile))
+    assert s.deliver().retried == 1
+    assert len(receiver.received) == 1  # the signed body went nowhere else
+    [row] = s.rows()
+    assert row.last_error == "HTTP 307: redirect to http://169.254.169.254/latest not followed"
+
+    def slow(_r: Any) -> Reply:
+        time.sleep(1)  # the receiver's own slowness: longer than delivery.timeout
+        return Reply(204)
+
+    receiver.reply = slow
+    s.clock.advance(1)
+    assert s.deliver().retried == 1
+    [row] = s.rows()
+    assert (row.last_error, row.attempts) == ("timeout after 0.3 s", 2)
+
+
+def test_concurrent_claimers_never_share_a_delivery(
+    tmp_path: Path, db_url: str, receiver: Receiver, profile: Any, make_setup: Any
+) -> None:
+    s = make_setup(tmp_path, db_url, receiver)
+    s.store.sync_subscribers([("crm", receiver.url)])
+    now = s.clock()
+    s.store.add_deliveries(
+        [NewDelivery(f"msg_{n:04d}", "crm", "item", "item.created", "{}", now) for n in range(300)]
+    )
+    claimed: list[list[str]] = [[] for _ in range(4)]
+
+    def claimer(n: int) -> None:
+        while batch := s.store.claim_deliveries(
+            ["crm"], now=now, lease=timedelta(minutes=1), token=f"t{n}", limit=7
+        ):
+            claimed[n].extend(d.id for d in batch)
+
+    threads = [threading.Thread(target=claimer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    every = [ident for ids in claimed for ident in ids]
+    assert len(every) == len(set(every)) == 300
+    assert sum(1 for ids in claimed if ids) >= 2  # they really ran side by side
