@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -44,11 +45,23 @@ def test_decode_refuses_what_is_not_text(data: bytes, reason: str) -> None:
         decode_text(data)
 
 
-def new_worker(root: Path) -> Worker:
-    return Worker(make_settings(root))
+@pytest.fixture
+def new_worker(db_url: str) -> Iterator[Callable[[Path], Worker]]:
+    """Workers on SQLite and on PostgreSQL (``db_url``), closed after the test."""
+    made: list[Worker] = []
+
+    def make(root: Path) -> Worker:
+        made.append(Worker(make_settings(root, db_url)))
+        return made[-1]
+
+    yield make
+    for worker in made:
+        worker.close()
 
 
-def test_encodings_empty_and_binary_beside_a_good_file(tmp_path: Path) -> None:
+def test_encodings_empty_and_binary_beside_a_good_file(
+    tmp_path: Path, new_worker: Callable[[Path], Worker]
+) -> None:
     seeds = tmp_path / "seeds"
     seeds.mkdir()
     (seeds / "seed.txt").write_bytes(SEED_FILE.read_bytes())
@@ -86,7 +99,9 @@ def test_encodings_empty_and_binary_beside_a_good_file(tmp_path: Path) -> None:
     assert status["empty.txt"]["status"] == "error" and "empty" in str(status["empty.txt"]["error"])
 
 
-def test_unchanged_file_is_skipped_and_a_changed_one_keeps_its_id(tmp_path: Path) -> None:
+def test_unchanged_file_is_skipped_and_a_changed_one_keeps_its_id(
+    tmp_path: Path, new_worker: Callable[[Path], Worker]
+) -> None:
     seeds = tmp_path / "seeds"
     seeds.mkdir()
     doc = seeds / "event.txt"
@@ -114,7 +129,9 @@ def test_unchanged_file_is_skipped_and_a_changed_one_keeps_its_id(tmp_path: Path
     assert worker.store.count_items() == 2
 
 
-def test_a_feed_file_in_the_drop_folder_gives_one_item_per_entry(tmp_path: Path) -> None:
+def test_a_feed_file_in_the_drop_folder_gives_one_item_per_entry(
+    tmp_path: Path, new_worker: Callable[[Path], Worker]
+) -> None:
     seeds = tmp_path / "seeds"
     seeds.mkdir()
     (seeds / "news.rss").write_text(
