@@ -196,7 +196,7 @@ def test_plan_writes_one_delivery_per_matching_subscriber(profile: Any) -> None:
     body = json.loads(planned[0].body)
     assert body["type"] == "item.created"
     assert body["timestamp"] == "2024-06-07T08:00:00Z"
-    assert body["data"] == {"id": "item-1", **item.to_json()}
+    assert body["data"] == {"id": "item-1", **item.to_json(), "related": []}
     updated = plan_deliveries(item, "item-1", "updated", subs, now=now)
     assert [(d.subscriber, d.event) for d in updated] == [
         ("a", "item.updated"),
@@ -619,3 +619,31 @@ def test_concurrent_claimers_never_share_a_delivery(
     every = [ident for ids in claimed for ident in ids]
     assert len(every) == len(set(every)) == 300
     assert sum(1 for ids in claimed if ids) >= 2  # they really ran side by side
+
+
+def test_a_report_joining_an_entry_announces_the_entry_it_joined(
+    project_dir: Path, db_url: str, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the worker's own ingest: a second report of the same event joins the first
+    one's entry, so subscribers get ``item.updated`` for that entry, showing what it shows."""
+    from worker.app import Worker
+
+    (project_dir / "seeds" / "zz-second-report.txt").write_text(
+        "Session report.\n" + SEED_TEXT, encoding="utf-8"
+    )
+    monkeypatch.setenv("HOOK_SECRET", TEST_SECRET)
+    hooks = [{"name": "crm", "url": receiver.url, "secret": "env:HOOK_SECRET"}]
+    settings = make_settings(
+        project_dir, db_url, webhooks=hooks, delivery={"allow_private_targets": True}
+    )
+    worker = Worker(settings)
+    try:
+        reports = worker.ingest_seeds()
+        assert [(r.created, r.updated) for r in reports] == [(1, 0), (0, 1)]
+        assert worker.deliver().delivered == 2
+    finally:
+        worker.close()
+    created, updated = sorted(receiver.verified(), key=lambda p: p["type"])
+    assert (created["type"], updated["type"]) == ("item.created", "item.updated")
+    assert updated["data"]["id"] == created["data"]["id"]
+    assert updated["data"]["source"] == created["data"]["source"] == f"seed:{SEED_FILE.name}"

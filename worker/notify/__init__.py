@@ -89,7 +89,13 @@ class Notifier:
         self._sync()
 
         def announce(conn: Connection, saved: SaveResult) -> None:
-            planned = plan_deliveries(item, saved.id, saved.change, self.subscribers, now=now)
+            # ``saved.id`` is the published entry; when ``item`` joined an earlier report of
+            # the same event, the entry shows that one, and the webhook says what it shows.
+            entry = self.store.entry_in_transaction(conn, saved.id)
+            shown, related = entry if entry is not None else (item, ())
+            planned = plan_deliveries(
+                shown, saved.id, saved.change, self.subscribers, now=now, related=related
+            )
             self.store.enqueue_deliveries(conn, planned)
 
         return announce

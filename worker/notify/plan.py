@@ -64,9 +64,15 @@ def matches(subscriber: Subscriber, item: Item, event: str) -> bool:
     return True
 
 
-def payload(event: str, item: Item, item_id: str, now: datetime) -> str:
-    """The webhook body: ``{"type", "timestamp", "data"}``, data as ``worker inspect`` prints."""
-    data: dict[str, Any] = {"id": item_id, **item.to_json()}
+def payload(
+    event: str, item: Item, item_id: str, now: datetime, related: Sequence[str] = ()
+) -> str:
+    """The webhook body: ``{"type", "timestamp", "data"}``.
+
+    ``data`` is the published entry: its stable ``id``, the item it shows as ``worker
+    inspect`` prints it, and ``related``, the links of its other sources.
+    """
+    data: dict[str, Any] = {"id": item_id, **item.to_json(), "related": list(related)}
     body = {
         "type": event,
         "timestamp": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
@@ -82,11 +88,12 @@ def plan_deliveries(
     subscribers: Sequence[Subscriber],
     *,
     now: datetime,
+    related: Sequence[str] = (),
     new_id: Callable[[], str] = new_message_id,
 ) -> list[NewDelivery]:
-    """The deliveries announcing ``change`` of ``item``; none for an irrelevant item.
+    """The deliveries announcing ``change`` of the entry ``item_id``, which shows ``item``.
 
-    Only relevant items are published, so only they are announced.
+    Only relevant entries are published, so only they are announced.
     """
     event = EVENT_OF_CHANGE.get(change)
     if event is None or not item.relevance.relevant:
@@ -94,7 +101,7 @@ def plan_deliveries(
     chosen = [s for s in subscribers if matches(s, item, event)]
     if not chosen:
         return []
-    body = payload(event, item, item_id, now)
+    body = payload(event, item, item_id, now, related)
     return [
         NewDelivery(
             id=new_id(),

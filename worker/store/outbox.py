@@ -16,7 +16,9 @@ from typing import Literal
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 
+from worker.model import Item, item_from_dict
 from worker.store.base import StoreBase
+from worker.store.tables import clusters, items
 from worker.store.tables import webhook_deliveries as deliveries
 from worker.store.tables import webhook_subscribers as subscribers
 
@@ -168,6 +170,27 @@ class OutboxQueries(StoreBase):
                 for d in new
             ],
         )
+
+    def entry_in_transaction(
+        self, conn: Connection, cluster_id: str
+    ) -> tuple[Item, tuple[str, ...]] | None:
+        """The published entry ``cluster_id`` as ``conn``'s transaction sees it: the item it
+        shows (its primary) and the links of its other sources. None if there is no such entry.
+        """
+        row = conn.execute(
+            select(items.c.data, items.c.link)
+            .join(clusters, clusters.c.primary_item == items.c.id)
+            .where(clusters.c.id == cluster_id)
+        ).first()
+        if row is None:
+            return None
+        links = conn.execute(
+            select(items.c.link)
+            .where(items.c.cluster_id == cluster_id, items.c.link.is_not(None))
+            .order_by(items.c.first_seen, items.c.id)
+        ).scalars()
+        related = tuple(dict.fromkeys(link for link in links if link != row.link))
+        return item_from_dict(row.data), related
 
     def add_deliveries(self, new: Sequence[NewDelivery]) -> None:
         """Write deliveries in a transaction of their own (benchmarks, tools)."""
