@@ -108,6 +108,10 @@ def test_a_bad_or_missing_secret_stops_start_up_with_exit_2(project_dir: Path) -
     assert bad.returncode == 2 and "webhooks[0].secret: the secret must start with 'whsec_'" in (
         bad.stderr
     )
+    checked = run_worker("check-config", cwd=project_dir, env=worker_env())
+    assert checked.returncode == 2 and "webhooks[0].secret" in checked.stderr
+    good = run_worker("check-config", cwd=project_dir, env=env())
+    assert good.returncode == 0 and "1 webhook subscribers" in good.stdout
 
 
 def start_worker(root: Path) -> subprocess.Popen[str]:

@@ -187,9 +187,14 @@ def _entries_of(target: str, settings: Settings) -> Iterator[Entry]:
 
 
 def cmd_check_config(settings: Settings, _args: argparse.Namespace) -> int:
+    from worker.notify import resolve_subscribers
+
     profile = _profile(settings)
+    # Reads each webhook secret (env: or file:) and checks its whsec_ format.
+    subscribers = resolve_subscribers(settings.webhooks)
     print(
         f"ok: {settings.source_path}: {len(settings.feeds)} feeds, "
+        f"{len(subscribers)} webhook subscribers, "
         f"profile '{profile.name}' (threshold {profile.threshold}), database {settings.db_url}"
     )
     return EXIT_OK
