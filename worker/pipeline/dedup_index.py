@@ -35,15 +35,17 @@ from worker.pipeline.dedup import (
     Signer,
     decide,
     lsh_bands,
-    similarity,
 )
 
-#: Recent band entries kept in a dict before they are merged into the sorted arrays;
-#: a merge re-sorts everything (about 0.1 s at 100k items), so it happens rarely.
-MERGE_EVERY = 1 << 16
+#: Recent entries kept in a dict (about 200 bytes each) before they become a sorted run.
+MERGE_EVERY = 1 << 13
 #: Near-duplicate candidates checked per item at most; a flood of bucket-mates
 #: means boilerplate, and the closest few are enough.
 MAX_NEAR_CANDIDATES = 32
+#: Members of a cluster whose facts are compared with a new item (the first ones).
+MAX_MEMBERS = 16
+#: Reports with one (start date, city) compared by the event rule (the newest ones).
+MAX_EVENT_BUCKET = 256
 #: Odd 64-bit multipliers for the band hashes (splitmix64's constants).
 _MIX_A = np.uint64(0x9E3779B97F4A7C15)
 _MIX_B = np.uint64(0xBF58476D1CE4E5B9)
@@ -65,29 +67,39 @@ def key_hash(key: str) -> int:
 
 
 class _MultiMap:
-    """uint64 keys -> int values, several per key, oldest first: sorted arrays plus a recent dict.
+    """uint64 keys -> int values, several per key, oldest first: sorted runs plus a recent dict.
 
-    12 bytes an entry once merged, against about 100 for a Python dict entry; a
-    lookup is a binary search (``numpy.searchsorted``). New entries wait in a dict
-    until there are ``MERGE_EVERY`` of them, then one stable sort merges them in.
+    12 bytes an entry once in a run, against about 100 for a Python dict entry; a
+    lookup is a binary search per run (``numpy.searchsorted``). New entries wait in
+    a dict until there are ``MERGE_EVERY`` of them, then become a sorted run; runs
+    of similar size are merged (a binary counter, as an LSM tree does), so there
+    are never more than about log2(n / MERGE_EVERY) runs and no merge re-sorts
+    everything while the worker runs.
     """
 
     def __init__(self) -> None:
-        self._keys = np.empty(0, dtype=np.uint64)
-        self._values = np.empty(0, dtype=np.int32)
+        #: (keys, values) sorted by key, oldest run first.
+        self._runs: list[tuple[np.ndarray, np.ndarray]] = []
         self._recent: dict[int, list[int]] = {}
         self._recent_count = 0
 
     def __len__(self) -> int:
-        return len(self._keys) + self._recent_count
+        return sum(len(k) for k, _ in self._runs) + self._recent_count
 
     def bulk(self, keys: np.ndarray, values: np.ndarray) -> None:
-        """Add many entries at once (the load at start): one sort instead of many inserts."""
+        """Add many entries at once (the load at start) as one run."""
         self._flush()
-        all_keys = np.concatenate([self._keys, keys.astype(np.uint64)])
-        all_values = np.concatenate([self._values, values.astype(np.int32)])
-        order = np.argsort(all_keys, kind="stable")  # stable: equal keys stay oldest first
-        self._keys, self._values = all_keys[order], all_values[order]
+        order = np.argsort(keys, kind="stable")  # stable: equal keys stay oldest first
+        self._push(keys[order].astype(np.uint64), values[order].astype(np.int32))
+
+    def _push(self, keys: np.ndarray, values: np.ndarray) -> None:
+        while self._runs and len(self._runs[-1][0]) <= 2 * len(keys):
+            old_keys, old_values = self._runs.pop()
+            all_keys = np.concatenate([old_keys, keys])
+            all_values = np.concatenate([old_values, values])
+            order = np.argsort(all_keys, kind="stable")
+            keys, values = all_keys[order], all_values[order]
+        self._runs.append((keys, values))
 
     def add(self, keys: list[int], value: int) -> None:
         for key in keys:
@@ -99,36 +111,38 @@ class _MultiMap:
     def _flush(self) -> None:
         if not self._recent:
             return
-        keys = [k for k, values in self._recent.items() for _ in values]
-        values = [v for vs in self._recent.values() for v in vs]
+        keys = np.array([k for k, vs in self._recent.items() for _ in vs], dtype=np.uint64)
+        values = np.array([v for vs in self._recent.values() for v in vs], dtype=np.int32)
         self._recent, self._recent_count = {}, 0
-        self.bulk(np.array(keys, dtype=np.uint64), np.array(values, dtype=np.int32))
+        order = np.argsort(keys, kind="stable")
+        self._push(keys[order], values[order])
 
     def get_all(self, keys: list[int]) -> set[int]:
         found: set[int] = set()
-        if len(self._keys):
-            wanted = np.array(keys, dtype=np.uint64)
-            left = np.searchsorted(self._keys, wanted, side="left")
-            right = np.searchsorted(self._keys, wanted, side="right")
+        wanted = np.array(keys, dtype=np.uint64)
+        for run_keys, run_values in self._runs:
+            left = np.searchsorted(run_keys, wanted, side="left")
+            right = np.searchsorted(run_keys, wanted, side="right")
             for lo, hi in zip(left.tolist(), right.tolist(), strict=True):
                 if hi > lo:
-                    found.update(self._values[lo:hi].tolist())
+                    found.update(run_values[lo:hi].tolist())
         for key in keys:
             found.update(self._recent.get(key, ()))
         return found
 
     def first(self, key: int) -> int | None:
-        """The oldest value of ``key`` (merged entries are older than recent ones)."""
-        if len(self._keys):
-            lo = int(np.searchsorted(self._keys, np.uint64(key), side="left"))
-            if lo < len(self._keys) and int(self._keys[lo]) == key:
-                return int(self._values[lo])
+        """The oldest value of ``key`` (runs are oldest first, the recent dict last)."""
+        wanted = np.uint64(key)
+        for run_keys, run_values in self._runs:
+            lo = int(np.searchsorted(run_keys, wanted, side="left"))
+            if lo < len(run_keys) and int(run_keys[lo]) == key:
+                return int(run_values[lo])
         values = self._recent.get(key)
         return values[0] if values else None
 
     @property
     def nbytes(self) -> int:
-        return int(self._keys.nbytes + self._values.nbytes)
+        return int(sum(k.nbytes + v.nbytes for k, v in self._runs))
 
 
 class _Bands:
@@ -274,8 +288,8 @@ class DedupIndex:
         item = len(self._facts)
         facts = MatchFacts(
             lang=self._intern(facts.lang),  # type: ignore[arg-type]
-            start=facts.start,
-            end=facts.end,
+            start=self._intern(facts.start),  # type: ignore[arg-type]
+            end=self._intern(facts.end),  # type: ignore[arg-type]
             city=self._intern(facts.city),  # type: ignore[arg-type]
             title=facts.title,
             headline=facts.headline if facts.headline != facts.title else facts.title,
@@ -300,7 +314,9 @@ class DedupIndex:
     # -- asking ----------------------------------------------------------------------
 
     def _members_facts(self, no: int) -> tuple[MatchFacts, ...]:
-        return tuple(self._facts[i] for i in self._members[no])
+        # The first members only: a cluster's reports agree on what they state, and a
+        # cluster of thousands (a flood of copies) must not make every item cost more.
+        return tuple(self._facts[i] for i in self._members[no][:MAX_MEMBERS])
 
     def candidates(self, fp: Fingerprint) -> list[Candidate]:
         """The clusters each layer finds for ``fp``, in layer order (see ``pipeline.dedup``)."""
@@ -314,7 +330,8 @@ class DedupIndex:
             found.extend(self._near(fp))
         if fp.facts.start and fp.facts.city:
             seen: set[int] = set()
-            for item in self._events.get((fp.facts.start, fp.facts.city), ()):
+            bucket = self._events.get((fp.facts.start, fp.facts.city), ())
+            for item in reversed(bucket[-MAX_EVENT_BUCKET:]):  # the newest reports first
                 no = self._item_cluster[item]
                 if no not in seen:
                     seen.add(no)
@@ -323,20 +340,32 @@ class DedupIndex:
 
     def _near(self, fp: Fingerprint) -> list[Candidate]:
         assert fp.signature is not None
-        items = self._bands.query(self._bands.hashes(fp.signature.reshape(1, -1))[0])
+        found = self._bands.query(self._bands.hashes(fp.signature.reshape(1, -1))[0])
+        if not found:
+            return []
+        # Vectorized over every bucket-mate: a flood of near-identical items costs
+        # one numpy pass, not a Python loop per item.
+        items = np.fromiter(found, dtype=np.int64, count=len(found))
+        rows = np.frombuffer(self._sig_row, dtype=np.int32)[items]
+        jaccard = (self._sigs[rows] == fp.signature).sum(axis=1) / self.num_perm
+        sizes = np.frombuffer(self._sizes, dtype=np.int32)[items].astype(np.float64)
+        smaller = np.maximum(np.minimum(sizes, fp.shingles), 1.0)
+        common = jaccard * (sizes + fp.shingles) / (1.0 + jaccard)
+        containment = np.minimum(1.0, common / smaller)
+        clusters = np.frombuffer(self._item_cluster, dtype=np.int32)[items]
+        order = np.lexsort((containment, jaccard))[::-1]  # best first
         best: dict[int, tuple[float, float]] = {}
-        for item in items:
-            row = self._sig_row[item]
-            j, c = similarity(fp.signature, self._sigs[row], fp.shingles, self._sizes[item])
-            no = self._item_cluster[item]
-            if no not in best or (j, c) > best[no]:
-                best[no] = (j, c)
-        ranked = sorted(best.items(), key=lambda kv: kv[1], reverse=True)[:MAX_NEAR_CANDIDATES]
+        for k in order.tolist():
+            no = int(clusters[k])
+            if no not in best:
+                best[no] = (float(jaccard[k]), float(containment[k]))
+                if len(best) == MAX_NEAR_CANDIDATES:
+                    break
         return [
             Candidate(
                 self._cluster_ids[no], "near", self._members_facts(no), jaccard=j, containment=c
             )
-            for no, (j, c) in ranked
+            for no, (j, c) in best.items()
         ]
 
     def decide(self, fp: Fingerprint) -> Decision:
