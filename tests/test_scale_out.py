@@ -457,10 +457,6 @@ def test_migrate_on_start_off_leaves_the_schema_to_worker_migrate(
         assert worker.store.count_items() == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="worker/app.py: ingest_seeds and publish do not take the 'seeds'/'publish' leases yet",
-)
 def test_seed_scan_and_publishing_wait_for_their_named_lease(tmp_path: Path, db_url: str) -> None:
     """Another replica holds the "seeds" and "publish" leases: this one neither scans the
     seed folder nor writes the feeds; once they are released it does both."""

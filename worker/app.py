@@ -10,14 +10,17 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import os
 import random
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from worker.config import Settings
@@ -48,6 +51,10 @@ log = logging.getLogger("worker")
 
 Clock = Callable[[], datetime]
 DEFAULT_PROFILE = Path(__file__).parent / "pipeline" / "data" / "profile.toml"
+#: Leases of the jobs one replica at a time runs. A replica that dies holding one
+#: blocks that job for at most this long; a live holder renews while it works.
+SEEDS_LEASE = timedelta(minutes=5)
+PUBLISH_LEASE = timedelta(minutes=2)
 
 
 def utcnow() -> datetime:
@@ -113,6 +120,8 @@ class Worker:
         self.notifier = Notifier(settings, self.store, clock=clock)
         #: Built from the store when the first item is stored (``dedup_index``).
         self._dedup: DedupIndex | None = None
+        #: Names this replica in the store's leases.
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     def close(self) -> None:
         """Close the database connections and stop the parse processes."""
@@ -130,12 +139,27 @@ class Worker:
     # -- jobs ------------------------------------------------------------------
 
     def ingest_seeds(self) -> list[SourceReport]:
+        """Scan the seed folder, unless another replica is scanning it right now."""
+        with self.store.lock(
+            "seeds", holder=self.holder, ttl=SEEDS_LEASE, now=self.clock()
+        ) as held:
+            if not held:
+                log.info("seeds: another worker holds the scan; skipped")
+                return []
+            return self._ingest_seeds()
+
+    def _ingest_seeds(self) -> list[SourceReport]:
         folder = self.settings.seeds_dir
         known = self.store.seed_file_hashes()
         reports = []
+        renewed = time.monotonic()
         for path in seeds.seed_paths(folder):
             if self.stopping.is_set():
                 break
+            if time.monotonic() - renewed > SEEDS_LEASE.total_seconds() / 3:
+                self.store.acquire_lock("seeds", holder=self.holder, ttl=SEEDS_LEASE,
+                                        now=self.clock())
+                renewed = time.monotonic()
             result = seeds.read_seed(folder, path, known)
             if result.status == "ok":
                 report = self._store_entries(result.source, result.entries)
@@ -248,7 +272,20 @@ class Worker:
         return report
 
     def publish(self) -> list[str]:
-        """Render every output from the store and write the files whose bytes changed."""
+        """Render every output from the store and write the files whose bytes changed.
+
+        One replica publishes at a time (they share the output folder); the
+        others skip, and the next publish picks up whatever they stored.
+        """
+        with self.store.lock(
+            "publish", holder=self.holder, ttl=PUBLISH_LEASE, now=self.clock()
+        ) as held:
+            if not held:
+                log.info("publish: another worker is publishing; skipped")
+                return []
+            return self._publish()
+
+    def _publish(self) -> list[str]:
         stored = self.store.items(relevant_only=True, limit=self.settings.publish.window)
         snapshot = Snapshot(window=tuple(stored), today=self.clock().date())
         written = write_all(render_all(snapshot, self.settings.publish), self.settings.feeds_dir)
