@@ -117,8 +117,11 @@ class FeedQueries(StoreBase):
                     origin=ORIGIN_COMMAND,
                 )
                 .on_conflict_do_nothing(index_elements=["url"])
-            ).rowcount
-        return bool(inserted)
+                # RETURNING, not rowcount: SQLAlchemy promises rowcount for UPDATE and
+                # DELETE only, and on PostgreSQL it said "inserted" for a conflict.
+                .returning(feeds.c.url)
+            ).first()
+        return inserted is not None
 
     def remove_feed(self, url: str) -> Literal["removed", "config", "missing"]:
         """Unsubscribe a feed added by command; a config feed is removed from the file."""

@@ -1,0 +1,70 @@
+"""Feed subscriptions and fetch state in the store, on SQLite and PostgreSQL alike.
+
+``worker feeds …`` (tests/test_feeds_cli.py) drives the same queries through the
+command line on the embedded SQLite; these run them on both backends.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from worker.store import Store
+from worker.store.feeds import FeedUpdate
+
+NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+CONFIGURED = "https://cfg.example/feed.xml"
+ADDED = "https://added.example/rss"
+
+
+def test_config_and_command_feeds_are_both_active_and_only_one_is_removable(
+    store: Store,
+) -> None:
+    store.sync_feeds([(CONFIGURED, "Cfg", "news", 600.0)])
+    store.sync_feeds([(CONFIGURED, "Renamed", "news", None)])  # synced again: updated in place
+    assert store.add_feed(ADDED, name="Added", category="press")
+    assert not store.add_feed(ADDED)  # already subscribed
+    assert not store.add_feed(CONFIGURED)
+
+    rows = {f.url: f for f in store.feeds([CONFIGURED])}
+    assert set(rows) == {CONFIGURED, ADDED}
+    assert (rows[CONFIGURED].name, rows[CONFIGURED].every, rows[CONFIGURED].origin) == (
+        "Renamed",
+        None,
+        "config",
+    )
+    assert rows[ADDED].origin == "command" and rows[ADDED].category == "press"
+    # A config feed no longer in the config is no longer active.
+    assert [f.url for f in store.feeds([])] == [ADDED]
+
+    assert store.remove_feed(CONFIGURED) == "config"
+    assert store.remove_feed(ADDED) == "removed"
+    assert store.remove_feed(ADDED) == "missing"
+
+
+def test_a_recorded_check_releases_the_claim_and_schedules_the_next(store: Store) -> None:
+    store.sync_feeds([(CONFIGURED, "", "", None)])
+    (claimed,) = store.claim_due_feeds([CONFIGURED], now=NOW, lease=60)
+    assert claimed.lease_until == NOW + timedelta(seconds=60)
+
+    later = NOW + timedelta(seconds=10)
+    store.record_feed_result(
+        CONFIGURED,
+        FeedUpdate("ok", later, later + timedelta(hours=1), http_status=200, etag='"v1"',
+                   items_seen=3, items_new=2, title="Cfg feed"),
+    )  # fmt: skip
+    (state,) = store.feeds()
+    assert state.lease_until is None and state.etag == '"v1"' and state.title == "Cfg feed"
+    assert (state.items_seen, state.items_new, state.error_count) == (3, 2, 0)
+    assert store.claim_due_feeds([CONFIGURED], now=later, lease=60) == []
+    assert store.due_feeds([CONFIGURED], now=later + timedelta(hours=1)) != []
+
+    store.record_feed_result(
+        CONFIGURED,
+        FeedUpdate("error", later, later + timedelta(minutes=1), http_status=410,
+                   error="fetch: HTTP 410 Gone", disabled_reason="gone"),
+    )  # fmt: skip
+    (state,) = store.feeds()
+    assert (state.error_count, state.disabled_reason, state.etag) == (1, "gone", '"v1"')
+    assert store.claim_due_feeds([CONFIGURED], now=later + timedelta(days=1), lease=60) == []
+    assert store.enable_feed(CONFIGURED)
+    assert [f.url for f in store.claim_due_feeds([CONFIGURED], now=later, lease=60)] == [CONFIGURED]
