@@ -149,7 +149,7 @@ def test_faulty_feeds_are_recorded_and_healthy_ones_ingested(
 
 
 def test_metrics_count_fetches_items_and_feeds_in_error(
-    tmp_path: Path, http_server: LocalServer
+    tmp_path: Path, db_url: str, http_server: LocalServer
 ) -> None:
     from tests.conftest import make_settings
     from worker.app import Worker
@@ -164,7 +164,10 @@ def test_metrics_count_fetches_items_and_feeds_in_error(
     http_server.routes["/ok"] = conditional
     http_server.routes["/bad"] = Response(500, b"")
     settings = make_settings(
-        tmp_path, feeds=[{"url": f"{base}/ok"}, {"url": f"{base}/bad"}], fetch={"min_interval": 1}
+        tmp_path,
+        db_url,
+        feeds=[{"url": f"{base}/ok"}, {"url": f"{base}/bad"}],
+        fetch={"min_interval": 1},
     )
     clock = [datetime(2024, 6, 1, tzinfo=UTC)]
     with Worker(settings, clock=lambda: clock[0], jitter=lambda: 0.0) as worker:
