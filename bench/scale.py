@@ -5,7 +5,10 @@ sharing one database, and the cost of the due-feed claim at 100k feeds.
     .venv/bin/python bench/scale.py --part ingest --feeds 300 --items 10 --runs 3
     .venv/bin/python bench/scale.py --part claim --claim-feeds 100000 --limit 100
 
-Ingest: the farm (``bench/farm.py``) runs in its own process; for each process
+Ingest: the farm (``bench/farm.py``'s server, in its own process) serves feeds
+whose items are all distinct events (their own dates, cities, titles): the stock
+farm's near-identical titles send every item down the dedup layers' slow paths,
+which measures dedup, not sharing the work. For each process
 count, a fresh database is migrated, the processes start, build their worker and
 load everything they load before work (imports, dedup index), then all are told
 to go at once and each runs one ``Worker.ingest_feeds`` (claim, fetch, parse,
@@ -23,6 +26,9 @@ parameter of the query) and once with every feed added by command.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import hashlib
 import json
 import os
 import random
@@ -34,13 +40,14 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from email.utils import formatdate
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.farm import feed_url  # noqa: E402
+from bench.farm import Farm, feed_path, feed_url  # noqa: E402
 
 DEFAULT_SERVER = os.environ.get(
     "WORKER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -77,6 +84,59 @@ def fresh_database(server: str) -> Iterator[str]:
 
 
 # -- ingest throughput ---------------------------------------------------------------
+
+CITIES = ("Suzhou", "Shanghai", "Beijing", "Shenzhen", "Hangzhou", "Wuhan", "Chengdu", "Tianjin")
+TOPICS = (
+    "digital twins and MES",
+    "industrial internet platforms",
+    "predictive maintenance with machine vision",
+    "smart factory planning",
+    "industrial robots and PLC programming",
+)
+
+
+def distinct_feed_body(n: int, items: int) -> bytes:
+    """Feed ``n``: ``items`` training events, each with its own dates (never merged)."""
+    parts = []
+    for i in range(items):
+        k = n * items + i
+        start = date(2025, 1, 1) + timedelta(days=k)
+        end = start + timedelta(days=1)
+        city, topic = CITIES[k % len(CITIES)], TOPICS[k % len(TOPICS)]
+        title = f"Smart manufacturing training course on {topic}, session {k + 1}, in {city}"
+        text = (
+            f"From {start:%B} {start.day} to {end.day}, {start.year}, a smart manufacturing "
+            f"training course on {topic} was held in {city}, organized by the {city} Industrial "
+            f"Park Administrative Committee. Engineers from {20 + k % 50} factories attended."
+        )
+        parts.append(
+            f"<item><guid>urn:farm:{n}:{i}</guid><link>https://farm.example/{n}/{i}</link>"
+            f"<title>{title}</title><pubDate>{formatdate(1735689600 + k * 60, usegmt=True)}"
+            f"</pubDate><description>{text}</description></item>"
+        )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>Farm feed {n}</title><link>https://farm.example/{n}/</link>"
+        f"<description>Synthetic</description>{''.join(parts)}</channel></rss>"
+    ).encode()
+
+
+def serve_farm(args: argparse.Namespace) -> None:
+    """``bench/farm.py``'s server over the distinct bodies."""
+    farm = Farm(0, 0, args.latency)
+    farm.bodies = {feed_path(n): distinct_feed_body(n, args.items) for n in range(args.feeds)}
+    farm.etags = {p: '"' + hashlib.sha1(b).hexdigest()[:16] + '"' for p, b in farm.bodies.items()}
+
+    async def serve() -> None:
+        servers = [
+            await asyncio.start_server(farm.handle, f"127.0.0.{h}", args.port, backlog=1024)
+            for h in range(1, args.hosts + 1)
+        ]
+        print("ready", flush=True)
+        await asyncio.gather(*(s.serve_forever() for s in servers))
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
 
 
 def child(args: argparse.Namespace) -> None:
@@ -149,7 +209,8 @@ def bench_ingest(args: argparse.Namespace) -> None:
     farm = subprocess.Popen(
         [
             sys.executable,
-            str(ROOT / "bench" / "farm.py"),
+            __file__,
+            "--serve-farm",
             *("--feeds", str(args.feeds), "--items", str(args.items)),
             *("--latency", str(args.latency), "--hosts", str(args.hosts)),
             *("--port", str(args.port)),
@@ -302,10 +363,14 @@ def main() -> None:
     parser.add_argument("--claims", type=int, default=50)
     parser.add_argument("--limit", type=int, default=100)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-farm", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args)
+        return
+    if args.serve_farm:
+        serve_farm(args)
         return
     if args.part in ("ingest", "both"):
         bench_ingest(args)
