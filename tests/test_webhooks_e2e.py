@@ -28,10 +28,13 @@ SEED_TEXT = SEED_FILE.read_text(encoding="utf-8")
 def write_config(root: Path, hook_url: str, **tables: str) -> None:
     config = root / "config"
     config.mkdir(exist_ok=True)
+    port = free_port()
+    while f":{port}/" in hook_url:  # the worker's own server must not take the receiver's port
+        port = free_port()
     text = f"""
 [server]
 host = "127.0.0.1"
-port = {free_port()}
+port = {port}
 
 [[webhooks]]
 name = "pipeline"
@@ -165,12 +168,11 @@ def test_sigkill_in_the_middle_of_deliveries_loses_nothing(project_dir: Path) ->
         assert all(r.status in ("pending", "failed") for r in store.deliveries())
 
         # 2. The receiver comes back, slow: the worker is killed while requests are in flight.
-        hold = threading.Event()
-        hold.set()
+        # Requests that arrive before the kill get no answer until the worker is dead.
+        killed = threading.Event()
 
         def slow(_received: Received) -> Reply:
-            if hold.is_set():
-                time.sleep(1.0)  # the receiver's own slowness, not the test waiting
+            killed.wait(30)
             return Reply(204)
 
         receiver = Receiver(port=port)
@@ -179,7 +181,7 @@ def test_sigkill_in_the_middle_of_deliveries_loses_nothing(project_dir: Path) ->
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(5)
         in_flight = {r.webhook_id for r in receiver.received}
-        hold.clear()
+        killed.set()
 
         # 3. Restarted: the killed worker's claims come back when their lease runs out.
         worker = start_worker(project_dir)
