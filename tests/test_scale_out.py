@@ -379,9 +379,9 @@ def test_a_process_killed_mid_cycle_loses_nothing(
         victim = max(processes, key=Process.feed_lines)
         os.kill(victim.popen.pid, signal.SIGKILL)
         victim.popen.wait(5)
-        killed_at = datetime.now(UTC)
-        held = {s.url for s in store.feeds() if s.lease_until and s.lease_until > killed_at}
-        assert held, "the killed process held no claimed feed"
+        # Claimed and not yet recorded (a recorded check clears the lease), expired or not.
+        held = {s.url for s in store.feeds() if s.lease_until is not None}
+        assert held, "no claimed feed was left unfinished"
         survivors = [p for p in processes if p is not victim]
         farm.delay = 0.0
 
