@@ -74,21 +74,34 @@ def faulty_routes(base: str) -> dict[str, tuple[Response | object, str]]:
     return routes
 
 
+#: Runs its arguments as a Python child and prints the child's peak RSS (kB). The
+#: fork happens in this small process, not in pytest: Linux keeps a process's peak
+#: RSS across exec, so a child forked straight from a large pytest would report
+#: pytest's own size as its peak.
+MEASURE = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.executable, [sys.executable, *sys.argv[1:]])
+_, status, usage = os.wait4(pid, 0)
+print(usage.ru_maxrss, file=sys.stderr)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_once(root: Path, config: Path) -> tuple[subprocess.CompletedProcess[str], int]:
-    """``worker once`` as a subprocess; its peak RSS (itself or a child) from wait4."""
-    out, err = root / "stdout.txt", root / "stderr.txt"
-    with out.open("w") as stdout, err.open("w") as stderr:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "worker", "--config", str(config), "once"],
-            cwd=root,
-            env=worker_env(),
-            stdout=stdout,
-            stderr=stderr,
-        )
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    done = subprocess.CompletedProcess(proc.args, proc.returncode, out.read_text(), err.read_text())
-    return done, usage.ru_maxrss * 1024  # kilobytes on Linux
+    """``worker once`` as a subprocess, and its peak RSS in bytes."""
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, "-m", "worker", "--config", str(config), "once"],
+        cwd=root,
+        env=worker_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    stderr, _, peak_kb = done.stderr.rstrip("\n").rpartition("\n")
+    done.stderr = stderr
+    return done, int(peak_kb) * 1024  # kilobytes on Linux
 
 
 def test_faulty_feeds_are_recorded_and_healthy_ones_ingested(
