@@ -62,12 +62,16 @@ def phase_worker(args: argparse.Namespace, urls: list[str]) -> dict[str, object]
     started = time.perf_counter()
     second = worker.ingest_feeds()
     second_s = time.perf_counter() - started
+    clusters = worker.store.count_clusters(relevant_only=True)
+    stored = worker.store.count_items()
     pool = worker._pool
     children = [vm_hwm_mib(p) for p in (pool._processes or {})] if pool is not None else []
     worker.close()
     return {
         "first_s": first_s,
         "items": sum(r.created for r in first),
+        "stored": stored,
+        "relevant_entries": clusters,
         "first_ok": sum(r.status == "ok" for r in first),
         "second_s": second_s,
         "second_304": sum(r.status == "not_modified" for r in second),
