@@ -16,14 +16,24 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 DEFAULT_CONFIG_PATH = Path("config/worker.toml")
 ENV_PREFIX = "WORKER_"
 #: Environment variables that are not settings keys.
 ENV_NOT_KEYS = {"WORKER_CONFIG"}
+
+
+def _require_http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+#: A URL the worker fetches from or posts to.
+HttpUrlText = Annotated[str, AfterValidator(_require_http_url)]
 
 
 class ConfigError(Exception):
@@ -116,24 +126,16 @@ class PublishSettings(_Strict):
     @field_validator("base_url", "hub")
     @classmethod
     def _http_url_or_empty(cls, value: str) -> str:
-        if value and not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
-        return value
+        return _require_http_url(value) if value else value
 
 
 class FeedSource(_Strict):
-    url: str
+    url: HttpUrlText
     name: str = ""
     #: Seconds between fetches of this feed; empty means ``schedule.feeds_every``.
     every: float | None = Field(None, gt=0)
     category: str = ""
 
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
-        return value
 
 
 #: The events a subscriber can ask for.
@@ -146,7 +148,7 @@ DEFAULT_RETRY_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 class WebhookSubscriber(_Strict):
     """One ``[[webhooks]]`` table: where to post, with which secret, and what to send."""
 
-    url: str
+    url: HttpUrlText
     #: ``env:NAME`` or ``file:PATH`` naming a ``whsec_…`` secret; never the secret itself.
     secret: str
     #: The subscriber's name in ``worker webhooks list|replay``; empty means the URL.
@@ -159,12 +161,6 @@ class WebhookSubscriber(_Strict):
     #: Only items scoring at least this.
     min_score: float | None = None
 
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
-        return value
 
     @field_validator("secret")
     @classmethod

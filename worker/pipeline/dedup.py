@@ -46,6 +46,7 @@ import numpy as np
 from datasketch import MinHash
 
 from worker.model import Document, Entry, EventFacts, Item
+from worker.pipeline.dates import cn_number
 
 SEED_PREFIX = "seed:"
 
@@ -84,18 +85,6 @@ _ORDINAL_WORDS = {
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
     "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10,
 }  # fmt: skip
-_ZH_NUMERALS = {
-    "一": 1,
-    "二": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-    "十": 10,
-}
 _SESSION_EN = re.compile(
     r"\b(?:(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d{1,2})(?:st|nd|rd|th)?"
     r"\s+(?:session|phase|cohort|class|batch|edition|round)|"
@@ -344,11 +333,7 @@ def _session_number(token: str) -> int | None:
         return int(token)
     if token.lower() in _ORDINAL_WORDS:
         return _ORDINAL_WORDS[token.lower()]
-    if token in _ZH_NUMERALS:
-        return _ZH_NUMERALS[token]
-    if len(token) == 2 and token[0] == "十" and token[1] in _ZH_NUMERALS:
-        return 10 + _ZH_NUMERALS[token[1]]
-    return None
+    return cn_number(token)
 
 
 def session_numbers(*titles: str) -> frozenset[int]:

@@ -20,7 +20,7 @@ from collections import Counter
 from datetime import date, timedelta
 
 from worker.model import Document, EventFacts, Relevance
-from worker.pipeline.dates import DateSpan, find_dates
+from worker.pipeline.dates import DateSpan, cn_number, find_dates
 from worker.pipeline.gazetteer import PlaceMention
 from worker.pipeline.orgs import find_organizers, find_participants
 from worker.pipeline.profile import Profile
@@ -224,19 +224,6 @@ def _date_score(span: DateSpan, text: str, order: int) -> float:
     return points - 0.1 * order
 
 
-_CN_NUMBERS = {
-    "一": 1,
-    "两": 2,
-    "二": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-    "十": 10,
-}
 _EN_NUMBERS = {
     "one": 1,
     "two": 2,
@@ -266,7 +253,7 @@ def _duration_days(text: str) -> int | None:
     if not match:
         return None
     token = (match.group(1) or match.group(2)).lower()
-    days = int(token) if token.isdigit() else _CN_NUMBERS.get(token) or _EN_NUMBERS.get(token)
+    days = _EN_NUMBERS.get(token) or cn_number(token)
     return days if days and 1 <= days <= MAX_DURATION_DAYS else None
 
 
