@@ -154,7 +154,7 @@ def receiver() -> Iterator[object]:
 
 @pytest.mark.slow
 def test_worker_once_twice_publishes_the_same_bytes_and_announces_nothing_new(
-    tmp_path: Path, receiver: object
+    tmp_path: Path, receiver: object, db_url: str
 ) -> None:
     from tests.webhook_receiver import TEST_SECRET
 
@@ -165,7 +165,7 @@ def test_worker_once_twice_publishes_the_same_bytes_and_announces_nothing_new(
         f'[[webhooks]]\nname = "hook"\nurl = "{receiver.url}"\nsecret = "env:HOOK_SECRET"\n\n'  # type: ignore[attr-defined]
         "[delivery]\nallow_private_targets = true\n"
     )
-    env = worker_env(HOOK_SECRET=TEST_SECRET)
+    env = worker_env(HOOK_SECRET=TEST_SECRET, WORKER_DATABASE_URL=db_url)
     en, zh = PAIRS["m09_cross_language_seed"].a, PAIRS["m09_cross_language_seed"].b
     _write(tmp_path, "a_en.txt", en.title, en.content)
     _write(tmp_path, "b_zh.txt", zh.title, zh.content)
@@ -194,7 +194,7 @@ def test_worker_once_twice_publishes_the_same_bytes_and_announces_nothing_new(
     new = [r.payload for r in receiver.received][len(got) :]  # type: ignore[attr-defined]
     joined = [i for t, i in kinds if t == "item.updated"]
     assert [(p["type"], p["data"]["id"]) for p in new] == [("item.updated", joined[0])]
-    store = Store(connect(f"sqlite:///{tmp_path / 'data' / 'worker.db'}"))
+    store = Store(connect(db_url))
     # seed documents have no links to list as sources; the store holds 4 reports, 2 entries
     assert len(store.items()) == 2 and store.count_items() == 4
     store.engine.dispose()
