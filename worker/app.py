@@ -16,12 +16,13 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 from worker.config import Settings
 from worker.ingest import (
@@ -43,9 +44,10 @@ from worker.pipeline.profile import Profile, load_profile
 from worker.publish import Snapshot, notify_hub, render_all, write_all
 from worker.sources import seeds
 from worker.sources.feeds import Fetcher, FetchResponse
-from worker.store import Store, connect, migrate
+from worker.store import SaveResult, Store, connect, migrate
 from worker.store.clusters import DedupPlan
 from worker.store.feeds import FeedState
+from worker.store.items import ItemWrite
 
 log = logging.getLogger("worker")
 
@@ -55,6 +57,9 @@ DEFAULT_PROFILE = Path(__file__).parent / "pipeline" / "data" / "profile.toml"
 #: blocks that job for at most this long; a live holder renews while it works.
 SEEDS_LEASE = timedelta(minutes=5)
 PUBLISH_LEASE = timedelta(minutes=2)
+#: Most checks the store thread records in one transaction of feed states: enough that a
+#: cycle of 304s costs a few commits, few enough that one batch never holds the lock long.
+STORE_BATCH = 200
 
 
 def utcnow() -> datetime:
@@ -70,6 +75,15 @@ class SourceReport:
     created: int = 0
     updated: int = 0
     error: str | None = None
+
+
+class Check(NamedTuple):
+    """One fetch of a feed and what its body gave, for the store thread to record."""
+
+    feed: FeedState
+    response: FetchResponse
+    digest: Digest | None
+    now: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +134,8 @@ class Worker:
         self.notifier = Notifier(settings, self.store, clock=clock)
         #: Built from the store when the first item is stored (``dedup_index``).
         self._dedup: DedupIndex | None = None
+        #: The configured feeds as last written to the store (``ingest_feeds``).
+        self._synced: tuple[tuple[str, str, str, float | None], ...] | None = None
         #: Names this replica in the store's leases.
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -186,7 +202,10 @@ class Worker:
         (reason, error count, next check) and every other feed goes on.
         """
         urls = [f.url for f in self.settings.feeds]
-        self.store.sync_feeds((f.url, f.name, f.category, f.every) for f in self.settings.feeds)
+        configured = tuple((f.url, f.name, f.category, f.every) for f in self.settings.feeds)
+        if configured != self._synced:  # a cycle of 1,000 feeds spent a second re-syncing
+            self.store.sync_feeds(configured)
+            self._synced = configured
         due = self.store.claim_due_feeds(urls, now=self.clock(), lease=self.settings.fetch.lease)
         reports = asyncio.run(self._check_feeds(interleave_by_host(due))) if due else []
         active = self.store.feeds(urls)
@@ -202,6 +221,25 @@ class Worker:
         writer = ThreadPoolExecutor(1, thread_name_prefix="feed-store")
         # Bodies in hand (being fetched, parsed or stored) are bounded, and so is memory.
         in_hand = asyncio.Semaphore(settings.concurrency * 2)
+        # Checks waiting for the store thread. While it writes one batch the next ones
+        # queue up, and it takes them all at once: group commit (``_record_checks``).
+        waiting: list[tuple[Check, asyncio.Future[SourceReport]]] = []
+        storing: list[asyncio.Task[None]] = []
+
+        async def store_waiting() -> None:
+            while waiting:
+                batch = waiting[:STORE_BATCH]
+                del waiting[: len(batch)]
+                try:
+                    reports = await loop.run_in_executor(
+                        writer, self._record_checks, [c for c, _ in batch]
+                    )
+                except Exception as e:  # the same error for every check of the batch
+                    for _, future in batch:
+                        future.set_exception(e)
+                else:
+                    for (_, future), report in zip(batch, reports, strict=True):
+                        future.set_result(report)
 
         async def check(feed: FeedState) -> SourceReport | None:
             async with in_hand:
@@ -214,9 +252,11 @@ class Worker:
                 digest = None
                 if response.is_success():
                     digest = await self._digest(response, feed.url, now)
-                return await loop.run_in_executor(
-                    writer, self._record_check, feed, response, digest, now
-                )
+                future: asyncio.Future[SourceReport] = loop.create_future()
+                waiting.append((Check(feed, response, digest, now), future))
+                if not storing or storing[-1].done():
+                    storing.append(asyncio.create_task(store_waiting()))
+                return await future
 
         try:
             async with Fetcher(settings) as fetcher:
@@ -249,27 +289,47 @@ class Worker:
         now: datetime,
     ) -> SourceReport:
         """Store what one check gave and when to check next (runs on the store thread)."""
-        policy = policy_for(feed, self.settings.fetch, self.settings.schedule)
-        decision = decide(feed, response, digest, policy=policy, now=now, jitter=self.jitter())
-        report = self._store_items(feed.url, decision.items) if decision.items else None
-        update = decision.update
-        if report is not None:
-            update = dataclasses.replace(update, items_new=report.created)
-        self.store.record_feed_result(feed.url, update)
+        return self._record_checks([Check(feed, response, digest, now)])[0]
+
+    def _record_checks(self, checks: Sequence[Check]) -> list[SourceReport]:
+        """Store what several checks gave (runs on the store thread).
+
+        Each feed's items go in one transaction of their own (``Store.save_items``);
+        then every feed's new state goes in one transaction for the whole batch.
+        """
+        decided = []
+        for check in checks:
+            feed, response, digest, now = check
+            policy = policy_for(feed, self.settings.fetch, self.settings.schedule)
+            decision = decide(feed, response, digest, policy=policy, now=now, jitter=self.jitter())
+            prints = digest.fingerprints if digest and decision.items is digest.items else ()
+            stored = (
+                self._store_items(feed.url, decision.items, prints) if decision.items else None
+            )
+            update = decision.update
+            if stored is not None:
+                update = dataclasses.replace(update, items_new=stored.created)
+            decided.append((check, decision.outcome, update, stored))
+        self.store.record_feed_results([(c.feed.url, update) for c, _, update, _ in decided])
+        reports = []
         m = self.metrics
-        m.fetches.labels(decision.outcome, str(response.status_code or "none")).inc()
-        m.bytes.inc(response.wire_bytes)
-        if digest is not None:
-            m.parse_seconds.observe(digest.seconds)
-            m.items_seen.inc(digest.seen)
-        if report is not None:
-            m.items_new.inc(report.created)
-        if update.status == "error":
-            report = SourceReport(feed.url, "error", error=update.error)
-        elif report is None:
-            report = SourceReport(feed.url, update.status)
-        self._log(report)
-        return report
+        for (feed, response, digest, _), outcome, update, stored in decided:
+            m.fetches.labels(outcome, str(response.status_code or "none")).inc()
+            m.bytes.inc(response.wire_bytes)
+            if digest is not None:
+                m.parse_seconds.observe(digest.seconds)
+                m.items_seen.inc(digest.seen)
+            if stored is not None:
+                m.items_new.inc(stored.created)
+            if update.status == "error":
+                report = SourceReport(feed.url, "error", error=update.error)
+            elif stored is None:
+                report = SourceReport(feed.url, update.status)
+            else:
+                report = stored
+            self._log(report)
+            reports.append(report)
+        return reports
 
     def publish(self) -> list[str]:
         """Render every output from the store and write the files whose bytes changed.
@@ -327,28 +387,43 @@ class Worker:
             source, (process(entry, self.profile, now=self.clock()) for entry in entries)
         )
 
-    def _store_items(self, source: str, items: Iterable[Item]) -> SourceReport:
-        created = updated = 0
-        for item in items:
-            now = self.clock()
-            announce = self.notifier.announcer(item, now)
-            plan, fp = self._dedup_plan(item)
-            saved = self.store.save_item(item, now=now, on_change=announce, dedup=plan)
-            if saved.new_item and item.relevance.relevant:
-                self.dedup_index.add(saved.id, fp)
-                if saved.change == "updated":  # a new report joined an existing entry
-                    log_fields(
-                        log,
-                        logging.INFO,
-                        "merged",
-                        source=source,
-                        entry=saved.id,
-                        link=item.doc.link or "",
-                        why=plan.reason,
-                    )
-            change = saved.change
-            created += change == "created"
-            updated += change == "updated"
+    def _store_items(
+        self, source: str, items: Iterable[Item], prints: Sequence[Fingerprint] = ()
+    ) -> SourceReport:
+        """Store one source's items in one transaction (``Store.save_items``).
+
+        Each item's dedup plan is made just before it is written, after the items
+        before it joined the index, so two reports of one event in one feed still
+        end in one entry. ``prints`` are the items' fingerprints when the parse
+        processes made them already.
+        """
+        planned: list[tuple[DedupPlan, Fingerprint]] = []
+        merged: list[tuple[str, str, str]] = []
+
+        def writes() -> Iterator[ItemWrite]:
+            for n, item in enumerate(items):
+                now = self.clock()
+                plan, fp = self._dedup_plan(item, prints[n] if n < len(prints) else None)
+                planned.append((plan, fp))
+                yield ItemWrite(item, now, plan, self.notifier.announcer(item, now))
+
+        def saved(write: ItemWrite, result: SaveResult) -> None:
+            plan, fp = planned[-1]
+            if result.new_item and write.item.relevance.relevant:
+                self.dedup_index.add(result.id, fp)
+                if result.change == "updated":  # a new report joined an existing entry
+                    merged.append((result.id, write.item.doc.link or "", plan.reason))
+
+        try:
+            results = self.store.save_items(writes(), on_saved=saved)
+        except BaseException:
+            # The index took items whose transaction did not commit: rebuild it from the store.
+            self._dedup = None
+            raise
+        for entry, link, why in merged:
+            log_fields(log, logging.INFO, "merged", source=source, entry=entry, link=link, why=why)
+        created = sum(r.change == "created" for r in results)
+        updated = sum(r.change == "updated" for r in results)
         return SourceReport(source, "ok", created=created, updated=updated)
 
     @property
@@ -369,10 +444,17 @@ class Worker:
             )
         return self._dedup
 
-    def _dedup_plan(self, item: Item) -> tuple[DedupPlan, Fingerprint]:
-        """Which cluster ``item`` joins (only relevant items join), as the store will write it."""
-        fp = fingerprint(item, self.dedup_index.signer)
-        decision = self.dedup_index.decide(fp) if item.relevance.relevant else None
+    def _dedup_plan(
+        self, item: Item, fp: Fingerprint | None = None
+    ) -> tuple[DedupPlan, Fingerprint]:
+        """Which cluster ``item`` joins (only relevant items join), as the store will write it.
+
+        ``fp``: the item's fingerprint when a parse process made it already.
+        """
+        index = self.dedup_index
+        if fp is None or (fp.signature is not None and len(fp.signature) != index.num_perm):
+            fp = fingerprint(item, index.signer)
+        decision = index.decide(fp) if item.relevance.relevant else None
         plan = DedupPlan(
             cluster=decision.cluster if decision else None,
             keys=fp.keys,

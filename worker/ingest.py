@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from worker.config import FetchSettings, ScheduleSettings
 from worker.model import Item
 from worker.pipeline import process
+from worker.pipeline.dedup import NUM_PERM, Fingerprint, Signer, fingerprint
 from worker.pipeline.profile import Profile
 from worker.sources.feeds import FetchResponse
 from worker.sources.parse import parse_feed
@@ -38,6 +39,8 @@ from worker.store.feeds import FeedState, FeedUpdate
 #: The topic profile of *this parse process*, set once by ``_init_parse_process``;
 #: the main process never reads it (it passes its own profile to the pool).
 _PROCESS_PROFILE: list[Profile] = []
+#: The MinHash signer of this parse process (its permutations are drawn once, at start).
+_PROCESS_SIGNER: list[Signer] = []
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,9 @@ class Digest:
     weekly: int | None
     #: Seconds spent parsing and processing.
     seconds: float
+    #: The dedup fingerprint of each of ``items``, in order: pure and the costliest part of
+    #: dedup, so it is made here and not on the one thread that writes to the store.
+    fingerprints: tuple[Fingerprint, ...] = ()
 
 
 def digest_feed(body: bytes, headers: Mapping[str, str], source: str, now: datetime) -> Digest:
@@ -63,11 +69,15 @@ def digest_feed(body: bytes, headers: Mapping[str, str], source: str, now: datet
     started = time.perf_counter()
     profile = _PROCESS_PROFILE[0]
     parsed = parse_feed(body, source, headers)
+    signer = _PROCESS_SIGNER[0]
     items: list[Item] = []
+    prints: list[Fingerprint] = []
     failures: list[str] = []
     for entry in parsed.entries:
         try:
-            items.append(process(entry, profile, now=now))
+            item = process(entry, profile, now=now)
+            prints.append(fingerprint(item, signer))
+            items.append(item)
         except Exception as e:  # one odd entry must not cost the feed its other entries
             failures.append(f"{type(e).__name__}: {e}")
     error = parsed.error
@@ -83,11 +93,14 @@ def digest_feed(body: bytes, headers: Mapping[str, str], source: str, now: datet
         ttl=parsed.ttl,
         weekly=weekly_entries(dates, now=now),
         seconds=time.perf_counter() - started,
+        fingerprints=tuple(prints),
     )
 
 
 def _init_parse_process(profile: Profile) -> None:
     _PROCESS_PROFILE[:] = [profile]
+    # The store's dedup index signs with NUM_PERM permutations drawn from the same seed.
+    _PROCESS_SIGNER[:] = [Signer(NUM_PERM)]
 
 
 def make_parse_pool(settings: FetchSettings, profile: Profile) -> ProcessPoolExecutor:

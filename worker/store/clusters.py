@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from worker.model import StoredItem, item_from_dict
 from worker.store.base import StoreBase
@@ -68,18 +68,11 @@ def join_cluster(
     target = plan.cluster if plan is not None and relevant else None
     keys = plan.keys if plan is not None and relevant else ()
     proposed = target or ident
-    for key in keys:
-        store_insert = store._insert(cluster_keys)
-        conn.execute(
-            store_insert.values(key=key, cluster_id=proposed).on_conflict_do_nothing(
-                index_elements=["key"]
-            )
-        )
+    statements = _statements(store)
     if keys:
-        query = select(cluster_keys.c.key, cluster_keys.c.cluster_id).where(
-            cluster_keys.c.key.in_(keys)
-        )
-        owners = {key: owner for key, owner in conn.execute(query)}
+        conn.execute(statements.claim_key, [{"key": key, "cluster_id": proposed} for key in keys])
+        found = conn.execute(statements.owners, {"b_keys": list(keys)})
+        owners = {key: owner for key, owner in found}
         taken = next((owners[k] for k in keys if owners.get(k, proposed) != proposed), None)
         if taken is not None:
             if target is None:
@@ -101,11 +94,37 @@ def join_cluster(
             conn.execute(update(items).where(items.c.id == ident).values(cluster_id=target))
             return target, False
     conn.execute(
-        store._insert(clusters)
-        .values(id=ident, primary_item=ident, first_seen=now, updated=now, relevant=relevant)
-        .on_conflict_do_nothing(index_elements=["id"])
+        statements.new_cluster,
+        {"id": ident, "primary_item": ident, "first_seen": now, "updated": now,
+         "relevant": relevant},  # fmt: skip
     )
     return ident, True
+
+
+class _ClusterStatements:
+    """The statements every new item runs, built once per dialect (see ``store.items``)."""
+
+    def __init__(self, store: StoreBase) -> None:
+        # The dialect's Insert (``StoreBase._insert``), which has ON CONFLICT.
+        claim: Any = store._insert(cluster_keys)
+        self.claim_key = claim.on_conflict_do_nothing(index_elements=["key"])
+        self.owners = select(cluster_keys.c.key, cluster_keys.c.cluster_id).where(
+            cluster_keys.c.key.in_(bindparam("b_keys", expanding=True))
+        )
+        cluster: Any = store._insert(clusters)
+        self.new_cluster = cluster.on_conflict_do_nothing(index_elements=["id"])
+
+
+#: By dialect name; immutable once built.
+_STATEMENTS: dict[str, _ClusterStatements] = {}
+
+
+def _statements(store: StoreBase) -> _ClusterStatements:
+    name = store.engine.dialect.name
+    cached = _STATEMENTS.get(name)
+    if cached is None:
+        cached = _STATEMENTS[name] = _ClusterStatements(store)
+    return cached
 
 
 def member_changed(

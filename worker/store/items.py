@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from worker.model import Item, StoredItem, item_to_dict
+from worker.store.base import StoreBase
 from worker.store.clusters import (
     ClusterQueries,
     DedupPlan,
@@ -37,10 +38,48 @@ class SaveResult:
 
 #: Called inside ``save_item``'s transaction with the connection and what changed.
 OnChange = Callable[[Connection, SaveResult], None]
+#: Statements of ``save_items`` by dialect name (immutable once built).
+_STATEMENTS: dict[str, _ItemStatements] = {}
 
 
 def item_id(key: str) -> str:
     return str(uuid.uuid5(ITEM_ID_NAMESPACE, key))
+
+
+@dataclass(frozen=True, slots=True)
+class ItemWrite:
+    """One item for ``ItemQueries.save_items``: what ``save_item`` takes, as one record."""
+
+    item: Item
+    now: datetime
+    #: The dedup stage's decision; ``None``: the item is its own cluster.
+    dedup: DedupPlan | None = None
+    #: Runs inside the transaction when the item's entry was created or updated.
+    on_change: OnChange | None = None
+
+
+#: Called after each item of ``save_items`` is written, still inside the transaction.
+OnSaved = Callable[[ItemWrite, SaveResult], None]
+
+
+class _ItemStatements:
+    """The statements of one save, built once per dialect: building and hashing a
+    statement per item cost more than running it (SQLAlchemy caches the compiled
+    form by the statement's cache key, which is computed once per statement object)."""
+
+    def __init__(self, store: StoreBase) -> None:
+        # RETURNING, not rowcount: some drivers report -1 for ON CONFLICT statements.
+        insert: Any = store._insert(items)  # the dialect's Insert, which has ON CONFLICT
+        self.insert = insert.on_conflict_do_nothing(index_elements=["key"]).returning(items.c.id)
+        self.prior = select(items.c.cluster_id, items.c.link).where(
+            items.c.key == bindparam("b_key")
+        )
+        # No ``values()``: the SET clause is the parameters given at execution.
+        self.update = (
+            update(items)
+            .where(items.c.key == bindparam("b_key"), items.c.content_hash != bindparam("b_hash"))
+            .returning(items.c.id)
+        )
 
 
 class ItemQueries(ClusterQueries):
@@ -63,52 +102,79 @@ class ItemQueries(ClusterQueries):
         updated: the webhook outbox writes its deliveries there, so an item and the
         news of it are committed together or not at all.
         """
+        return self.save_items([ItemWrite(item, now, dedup, on_change)])[0]
+
+    def save_items(
+        self, writes: Iterable[ItemWrite], *, on_saved: OnSaved | None = None
+    ) -> list[SaveResult]:
+        """Store several items in ONE transaction, each exactly as ``save_item`` stores it.
+
+        ``writes`` is read one at a time inside the transaction, and ``on_saved`` runs
+        after each item is written, so a caller may decide item *k*'s dedup plan after
+        seeing what items before it became (a feed may carry two reports of one event).
+        All or nothing: when any statement fails, none of the items is stored.
+        """
+        statements = self._item_statements()
+        results: list[SaveResult] = []
+        with self.engine.begin() as conn:
+            for write in writes:
+                result = self._save(conn, statements, write)
+                results.append(result)
+                if on_saved is not None:
+                    on_saved(write, result)
+        return results
+
+    def _item_statements(self) -> _ItemStatements:
+        name = self.engine.dialect.name
+        cached = _STATEMENTS.get(name)
+        if cached is None:
+            cached = _STATEMENTS[name] = _ItemStatements(self)
+        return cached
+
+    def _save(self, conn: Connection, statements: _ItemStatements, write: ItemWrite) -> SaveResult:
+        item, now, dedup = write.item, write.now, write.dedup
         ident = item_id(item.key)
         row = _item_row(item)
         relevant = item.relevance.relevant
-        with self.engine.begin() as conn:
-            # RETURNING, not rowcount: some drivers report -1 for ON CONFLICT statements.
-            inserted = conn.execute(
-                self._insert(items)
-                .values(
-                    id=ident,
-                    key=item.key,
-                    first_seen=now,
-                    updated=now,
-                    cluster_id=ident,
+        inserted = conn.execute(
+            statements.insert,
+            {
+                "id": ident,
+                "key": item.key,
+                "first_seen": now,
+                "updated": now,
+                "cluster_id": ident,
+                **row,
+                **dedup_columns(dedup),
+            },
+        ).first()
+        if inserted is not None:
+            cluster, new = join_cluster(conn, self, ident, relevant=relevant, plan=dedup, now=now)
+            result = SaveResult(cluster, "created" if new else "updated", new_item=True)
+        else:
+            prior = conn.execute(statements.prior, {"b_key": item.key}).first()
+            changed = conn.execute(
+                statements.update,
+                {
+                    "b_key": item.key,
+                    "b_hash": item.content_hash,
+                    "updated": now,
                     **row,
                     **dedup_columns(dedup),
-                )
-                .on_conflict_do_nothing(index_elements=["key"])
-                .returning(items.c.id)
+                },
             ).first()
-            if inserted is not None:
-                cluster, new = join_cluster(
-                    conn, self, ident, relevant=relevant, plan=dedup, now=now
-                )
-                result = SaveResult(cluster, "created" if new else "updated", new_item=True)
-            else:
-                prior = conn.execute(
-                    select(items.c.cluster_id, items.c.link).where(items.c.key == item.key)
-                ).first()
-                changed = conn.execute(
-                    update(items)
-                    .where(items.c.key == item.key, items.c.content_hash != item.content_hash)
-                    .values(updated=now, **row, **dedup_columns(dedup))
-                    .returning(items.c.id)
-                ).first()
-                cluster = (prior.cluster_id if prior is not None else None) or ident
-                shown = changed is not None and member_changed(
-                    conn,
-                    ident,
-                    cluster,
-                    link_changed=prior is not None and prior.link != item.doc.link,
-                    relevant=relevant,
-                    now=now,
-                )
-                result = SaveResult(cluster, "updated" if shown else "unchanged")
-            if on_change is not None and result.change != "unchanged":
-                on_change(conn, result)
+            cluster = (prior.cluster_id if prior is not None else None) or ident
+            shown = changed is not None and member_changed(
+                conn,
+                ident,
+                cluster,
+                link_changed=prior is not None and prior.link != item.doc.link,
+                relevant=relevant,
+                now=now,
+            )
+            result = SaveResult(cluster, "updated" if shown else "unchanged")
+        if write.on_change is not None and result.change != "unchanged":
+            write.on_change(conn, result)
         return result
 
     def rescore_item(self, ident: str, item: Item) -> None:
