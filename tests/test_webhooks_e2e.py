@@ -15,23 +15,26 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
 
 from tests.conftest import SEED_FILE, free_port, run_worker, worker_env
 from tests.webhook_receiver import TEST_SECRET, Received, Receiver, Reply
-from worker.store import Store, connect
+from worker.store import Store
 
 pytestmark = pytest.mark.slow
 
 SEED_TEXT = SEED_FILE.read_text(encoding="utf-8")
 
 
-def write_config(root: Path, hook_url: str, **tables: str) -> None:
+def write_config(root: Path, hook_url: str, database_url: str = "", **tables: str) -> None:
     config = root / "config"
     config.mkdir(exist_ok=True)
     port = free_port()
     while f":{port}/" in hook_url:  # the worker's own server must not take the receiver's port
         port = free_port()
-    text = f"""
+    text = f"""database_url = "{database_url}"
+
 [server]
 host = "127.0.0.1"
 port = {port}
@@ -55,8 +58,10 @@ def env() -> dict[str, str]:
     return worker_env(HOOK_SECRET=TEST_SECRET)
 
 
-def stored(root: Path) -> Store:
-    return Store(connect(f"sqlite:///{root / 'data' / 'worker.db'}"))
+def stored(database_url: str) -> Store:
+    # No pool: the test reads while the worker may still be creating the schema, and a
+    # pooled connection that saw those errors would outlive the test.
+    return Store(create_engine(database_url, poolclass=NullPool))
 
 
 def wait_for(check: Callable[[], bool], timeout: float, what: str, log: Path) -> None:
@@ -76,8 +81,10 @@ def receiver() -> Iterator[Receiver]:
     server.close()
 
 
-def test_once_delivers_and_the_cli_lists_and_replays(project_dir: Path, receiver: Receiver) -> None:
-    write_config(project_dir, receiver.url)
+def test_once_delivers_and_the_cli_lists_and_replays(
+    project_dir: Path, receiver: Receiver, db_url: str
+) -> None:
+    write_config(project_dir, receiver.url, db_url)
     result = run_worker("once", cwd=project_dir, env=env())
     assert result.returncode == 0, result.stderr
     [got] = receiver.received
@@ -129,7 +136,7 @@ def start_worker(root: Path) -> subprocess.Popen[str]:
         )
 
 
-def test_sigkill_in_the_middle_of_deliveries_loses_nothing(project_dir: Path) -> None:
+def test_sigkill_in_the_middle_of_deliveries_loses_nothing(project_dir: Path, db_url: str) -> None:
     """The receiver is down while items arrive; the worker is killed with SIGKILL while
     requests are in flight and started again; the receiver comes back. In the end every
     item was delivered, every attempt of an event carried one webhook-id, none is lost."""
@@ -142,12 +149,13 @@ def test_sigkill_in_the_middle_of_deliveries_loses_nothing(project_dir: Path) ->
     write_config(
         project_dir,
         hook_url,
+        db_url,
         delivery="every = 0.2\nlease = 1.5\ntimeout = 5\nretry_schedule = "
         + "[0.3, 0.3, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5,"
         " 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]",
         schedule="seeds_every = 0.5\nfeeds_every = 3600\npublish_every = 3600",
     )
-    store = stored(project_dir)
+    store = stored(db_url)
     worker = start_worker(project_dir)
     receiver: Receiver | None = None
     try:
@@ -198,10 +206,12 @@ def test_sigkill_in_the_middle_of_deliveries_loses_nothing(project_dir: Path) ->
             worker.kill()
         if receiver is not None:
             receiver.close()
-        store.engine.dispose()
+        try:
+            rows = store.deliveries()
+        finally:
+            store.engine.dispose()
 
     assert receiver is not None
-    rows = store.deliveries()
     assert {r.status for r in rows} == {"delivered"}
     assert {r.id: (r.item_id, r.event) for r in rows} == events  # nothing added, nothing lost
     assert [r.error for r in receiver.received if r.error] == []
