@@ -441,7 +441,7 @@ def test_concurrent_claims_are_disjoint_and_an_expired_lease_comes_back(store: S
 
     def claim() -> None:
         got = []
-        while batch := store.claim_due_feeds(urls, now=now, lease=60, limit=7):
+        while batch := store.claim_due_feeds(now=now, lease=60, limit=7):
             got += [f.url for f in batch]
         claimed.append(got)
 
@@ -452,8 +452,8 @@ def test_concurrent_claims_are_disjoint_and_an_expired_lease_comes_back(store: S
         t.join(30)
     every = [u for got in claimed for u in got]
     assert sorted(every) == sorted(urls)  # each claimed once, none missed
-    assert store.claim_due_feeds(urls, now=now + timedelta(seconds=59), lease=60) == []
-    again = store.claim_due_feeds(urls, now=now + timedelta(seconds=61), lease=60)
+    assert store.claim_due_feeds(now=now + timedelta(seconds=59), lease=60) == []
+    again = store.claim_due_feeds(now=now + timedelta(seconds=61), lease=60)
     assert sorted(f.url for f in again) == sorted(urls)
 
 

@@ -25,7 +25,7 @@ def test_config_and_command_feeds_are_both_active_and_only_one_is_removable(
     assert not store.add_feed(ADDED)  # already subscribed
     assert not store.add_feed(CONFIGURED)
 
-    rows = {f.url: f for f in store.feeds([CONFIGURED])}
+    rows = {f.url: f for f in store.feeds(active_only=True)}
     assert set(rows) == {CONFIGURED, ADDED}
     assert (rows[CONFIGURED].name, rows[CONFIGURED].every, rows[CONFIGURED].origin) == (
         "Renamed",
@@ -33,17 +33,25 @@ def test_config_and_command_feeds_are_both_active_and_only_one_is_removable(
         "config",
     )
     assert rows[ADDED].origin == "command" and rows[ADDED].category == "press"
-    # A config feed no longer in the config is no longer active.
-    assert [f.url for f in store.feeds([])] == [ADDED]
+    assert store.remove_feed(CONFIGURED) == "config"  # it is in the file: edit the file
 
-    assert store.remove_feed(CONFIGURED) == "config"
+    # A config feed no longer in the config is no longer active, nor claimed; it is kept.
+    store.sync_feeds([])
+    assert [f.url for f in store.feeds(active_only=True)] == [ADDED]
+    assert [f.url for f in store.claim_due_feeds(now=NOW, lease=60)] == [ADDED]
+    assert {f.url: f.origin for f in store.feeds()}[CONFIGURED] == "unlisted"
+    # Listed again, it is active again; a command feed listed in the file stays a command feed.
+    store.sync_feeds([(CONFIGURED, "", "", None), (ADDED, "", "", None)])
+    assert {f.url: f.origin for f in store.feeds()} == {CONFIGURED: "config", ADDED: "command"}
+    store.sync_feeds([])
+    assert store.remove_feed(CONFIGURED) == "removed"  # a left-over row can go
     assert store.remove_feed(ADDED) == "removed"
     assert store.remove_feed(ADDED) == "missing"
 
 
 def test_a_recorded_check_releases_the_claim_and_schedules_the_next(store: Store) -> None:
     store.sync_feeds([(CONFIGURED, "", "", None)])
-    (claimed,) = store.claim_due_feeds([CONFIGURED], now=NOW, lease=60)
+    (claimed,) = store.claim_due_feeds(now=NOW, lease=60)
     assert claimed.lease_until == NOW + timedelta(seconds=60)
 
     later = NOW + timedelta(seconds=10)
@@ -55,8 +63,8 @@ def test_a_recorded_check_releases_the_claim_and_schedules_the_next(store: Store
     (state,) = store.feeds()
     assert state.lease_until is None and state.etag == '"v1"' and state.title == "Cfg feed"
     assert (state.items_seen, state.items_new, state.error_count) == (3, 2, 0)
-    assert store.claim_due_feeds([CONFIGURED], now=later, lease=60) == []
-    assert store.due_feeds([CONFIGURED], now=later + timedelta(hours=1)) != []
+    assert store.claim_due_feeds(now=later, lease=60) == []
+    assert store.due_feeds(now=later + timedelta(hours=1)) != []
 
     store.record_feed_result(
         CONFIGURED,
@@ -65,6 +73,6 @@ def test_a_recorded_check_releases_the_claim_and_schedules_the_next(store: Store
     )  # fmt: skip
     (state,) = store.feeds()
     assert (state.error_count, state.disabled_reason, state.etag) == (1, "gone", '"v1"')
-    assert store.claim_due_feeds([CONFIGURED], now=later + timedelta(days=1), lease=60) == []
+    assert store.claim_due_feeds(now=later + timedelta(days=1), lease=60) == []
     assert store.enable_feed(CONFIGURED)
-    assert [f.url for f in store.claim_due_feeds([CONFIGURED], now=later, lease=60)] == [CONFIGURED]
+    assert [f.url for f in store.claim_due_feeds(now=later, lease=60)] == [CONFIGURED]

@@ -57,6 +57,9 @@ DEFAULT_PROFILE = Path(__file__).parent / "pipeline" / "data" / "profile.toml"
 #: blocks that job for at most this long; a live holder renews while it works.
 SEEDS_LEASE = timedelta(minutes=5)
 PUBLISH_LEASE = timedelta(minutes=2)
+#: Feeds claimed at once, per slot of ``fetch.concurrency``: enough to keep every
+#: slot busy while the batch's slowest feeds finish.
+CLAIM_BATCH_PER_SLOT = 4
 #: Most checks the store thread records in one transaction of feed states: enough that a
 #: cycle of 304s costs a few commits, few enough that one batch never holds the lock long.
 STORE_BATCH = 200
@@ -201,14 +204,26 @@ class Worker:
         database skips them. One log line per feed; a failing feed is recorded
         (reason, error count, next check) and every other feed goes on.
         """
-        urls = [f.url for f in self.settings.feeds]
         configured = tuple((f.url, f.name, f.category, f.every) for f in self.settings.feeds)
         if configured != self._synced:  # a cycle of 1,000 feeds spent a second re-syncing
             self.store.sync_feeds(configured)
             self._synced = configured
-        due = self.store.claim_due_feeds(urls, now=self.clock(), lease=self.settings.fetch.lease)
-        reports = asyncio.run(self._check_feeds(interleave_by_host(due))) if due else []
-        active = self.store.feeds(urls)
+        # Claim a batch at a time: the lease then only has to outlast one batch, and
+        # replicas sharing the database take turns instead of one taking the whole cycle.
+        batch = self.settings.fetch.concurrency * CLAIM_BATCH_PER_SLOT
+        reports: list[SourceReport] = []
+        checked: set[str] = set()
+        while not self.stopping.is_set():
+            claimed = self.store.claim_due_feeds(
+                now=self.clock(), lease=self.settings.fetch.lease, limit=batch
+            )
+            # A feed due again already (a zero interval) waits for the next cycle.
+            fresh = [f for f in claimed if f.url not in checked]
+            if not fresh:
+                break
+            checked.update(f.url for f in fresh)
+            reports += asyncio.run(self._check_feeds(interleave_by_host(fresh)))
+        active = self.store.feeds(active_only=True)
         self.metrics.feeds_in_error.set(sum(f.last_status == "error" for f in active))
         self.metrics.feeds_disabled.set(sum(f.disabled_reason is not None for f in active))
         return reports

@@ -51,10 +51,9 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     migrate(store.engine)
     try:
         store.sync_feeds((f.url, f.name, f.category, f.every) for f in settings.feeds)
-        configured = [f.url for f in settings.feeds]
         command = args.feeds_command
         if command == "list":
-            return list_feeds(store, configured)
+            return list_feeds(store)
         if command == "add":
             return add_feed(store, args.url, args.name, args.category)
         if command == "remove":
@@ -62,14 +61,14 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         if command == "import":
             return import_opml(store, args.opml)
         if command == "export":
-            return export_opml(store, configured, args.output)
+            return export_opml(store, args.output)
         raise AssertionError(command)  # argparse only lets known commands through
     finally:
         store.engine.dispose()
 
 
-def list_feeds(store: Store, configured: list[str]) -> int:
-    for feed in store.feeds(configured):
+def list_feeds(store: Store) -> int:
+    for feed in store.feeds(active_only=True):
         print(
             json.dumps(
                 {
@@ -173,14 +172,14 @@ def import_opml(store: Store, path: Path) -> int:
     return EXIT_OK
 
 
-def export_opml(store: Store, configured: list[str], output: Path | None) -> int:
+def export_opml(store: Store, output: Path | None) -> int:
     root = etree.Element("opml", version="2.0")
     head = etree.SubElement(root, "head")
     etree.SubElement(head, "title").text = "smartmfg-events-worker subscriptions"
     etree.SubElement(head, "dateCreated").text = format_datetime(datetime.now(UTC), usegmt=True)
     body = etree.SubElement(root, "body")
     by_category: dict[str, list[Any]] = defaultdict(list)
-    for feed in store.feeds(configured):
+    for feed in store.feeds(active_only=True):
         by_category[feed.category].append(feed)
     for category in sorted(by_category):
         parent = body
