@@ -43,7 +43,6 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from email.utils import formatdate
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -159,22 +158,10 @@ def child(args: argparse.Namespace) -> None:
     print("ready", flush=True)
     sys.stdin.readline()
     started = time.perf_counter()
-    reports = batched_ingest(worker, urls, args.batch) if args.batch else worker.ingest_feeds()
+    reports = worker.ingest_feeds()
     seconds = time.perf_counter() - started
     worker.close()
     print(json.dumps({"seconds": seconds, "feeds": len(reports)}), flush=True)
-
-
-def batched_ingest(worker: Any, urls: list[str], batch: int) -> list[Any]:
-    """What ``ingest_feeds`` would do if it claimed ``batch`` feeds at a time until none is
-    due (``--batch``): the replicas then share one cycle's feeds instead of the first
-    claimer taking them all. Uses the worker's own check of a claimed batch."""
-    worker.store.sync_feeds((u, "", "", None) for u in urls)
-    reports: list[Any] = []
-    lease = worker.settings.fetch.lease
-    while due := worker.store.claim_due_feeds(now=worker.clock(), lease=lease, limit=batch):
-        reports += asyncio.run(worker._check_feeds(due))
-    return reports
 
 
 def ingest_run(args: argparse.Namespace, processes: int) -> dict[str, object]:
@@ -183,7 +170,7 @@ def ingest_run(args: argparse.Namespace, processes: int) -> dict[str, object]:
     with fresh_database(args.server) as db:
         command = [sys.executable, __file__, "--child", "--db", db]
         command += ["--feeds", str(args.feeds), "--hosts", str(args.hosts)]
-        command += ["--port", str(args.port), "--batch", str(args.batch)]
+        command += ["--port", str(args.port)]
         children = [
             subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
             for _ in range(processes)
@@ -230,10 +217,9 @@ def bench_ingest(args: argparse.Namespace) -> None:
     )
     try:
         assert farm.stdout is not None and farm.stdout.readline().startswith("ready")
-        claims = f"of {args.batch} at a time" if args.batch else "as the worker makes them"
         print(
             f"ingest: {args.feeds} feeds x {args.items} items, latency {args.latency}s, "
-            f"{args.runs} runs each, claims {claims}; "
+            f"{args.runs} runs each; "
             f"load average {os.getloadavg()[0]:.1f}"
         )
         for processes in args.processes:
@@ -369,9 +355,6 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8810)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2, 3])
-    parser.add_argument(
-        "--batch", type=int, default=0, help="claim this many feeds at a time (0: as the worker)"
-    )
     parser.add_argument("--claim-feeds", type=int, default=100_000)
     parser.add_argument("--claims", type=int, default=50)
     parser.add_argument("--limit", type=int, default=100)

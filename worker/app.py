@@ -211,24 +211,25 @@ class Worker:
         # Claim a batch at a time: the lease then only has to outlast one batch, and
         # replicas sharing the database take turns instead of one taking the whole cycle.
         batch = self.settings.fetch.concurrency * CLAIM_BATCH_PER_SLOT
-        reports: list[SourceReport] = []
         checked: set[str] = set()
-        while not self.stopping.is_set():
+
+        def claim() -> list[FeedState]:
             claimed = self.store.claim_due_feeds(
                 now=self.clock(), lease=self.settings.fetch.lease, limit=batch
             )
             # A feed due again already (a zero interval) waits for the next cycle.
             fresh = [f for f in claimed if f.url not in checked]
-            if not fresh:
-                break
             checked.update(f.url for f in fresh)
-            reports += asyncio.run(self._check_feeds(interleave_by_host(fresh)))
+            return interleave_by_host(fresh)
+
+        reports = asyncio.run(self._check_feeds(claim))
         active = self.store.feeds(active_only=True)
         self.metrics.feeds_in_error.set(sum(f.last_status == "error" for f in active))
         self.metrics.feeds_disabled.set(sum(f.disabled_reason is not None for f in active))
         return reports
 
-    async def _check_feeds(self, due: list[FeedState]) -> list[SourceReport]:
+    async def _check_feeds(self, claim: Callable[[], list[FeedState]]) -> list[SourceReport]:
+        """Check the feeds ``claim`` hands out, batch after batch, until it has none left."""
         settings = self.settings.fetch
         loop = asyncio.get_running_loop()
         # One thread writes to the store: SQLite has one writer anyway, and the
@@ -273,9 +274,24 @@ class Worker:
                     storing.append(asyncio.create_task(store_waiting()))
                 return await future
 
+        done: list[SourceReport | None] = []
         try:
             async with Fetcher(settings) as fetcher:
-                done = await asyncio.gather(*(check(feed) for feed in due))
+                running: set[asyncio.Task[SourceReport | None]] = set()
+                more = True
+                while True:
+                    # The next batch is claimed while the last one's slowest feeds finish,
+                    # so no slot waits for a whole batch to end.
+                    if more and len(running) <= settings.concurrency:
+                        fresh = [] if self.stopping.is_set() else await asyncio.to_thread(claim)
+                        more = bool(fresh)
+                        running.update(asyncio.create_task(check(feed)) for feed in fresh)
+                    if not running:
+                        break
+                    finished, running = await asyncio.wait(
+                        running, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    done.extend(task.result() for task in finished)
         finally:
             writer.shutdown(wait=True)
         return [r for r in done if r is not None]

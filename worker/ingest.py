@@ -156,7 +156,7 @@ def decide(
     moved = response.permanent_url()
     max_age = _largest(response.max_age(), feed.ttl_seconds)
     if response.is_gone():
-        error = "fetch: HTTP 410 Gone"
+        error: str | None = "fetch: HTTP 410 Gone"
         schedule = next_check(policy, CheckFacts("gone"), now=now, jitter=jitter)
         update = FeedUpdate(
             "error",

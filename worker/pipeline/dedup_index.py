@@ -31,6 +31,7 @@ from worker.pipeline.dedup import (
     Candidate,
     Decision,
     Fingerprint,
+    Layer,
     MatchFacts,
     Signer,
     decide,
@@ -324,7 +325,7 @@ class DedupIndex:
         for key in fp.keys:
             no = self._exact.first(key_hash(key))
             if no is not None:
-                layer = "url" if key.startswith("url:") else "text"
+                layer: Layer = "url" if key.startswith("url:") else "text"
                 found.append(Candidate(self._cluster_ids[no], layer, self._members_facts(no)))
         if fp.signature is not None and self._sig_count:
             found.extend(self._near(fp))

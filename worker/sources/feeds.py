@@ -166,28 +166,29 @@ class _Decoder:
         return None
 
     def feed(self, data: bytes) -> bytes:
-        if self._z is None:
+        z = self._z
+        if z is None:
             return self._count(data)
         out: list[bytes] = []
         buf = data
         while buf and not self._done:
             try:
                 # Never ask for more than one byte past the cap: this is what stops a bomb.
-                chunk = self._z.decompress(buf, self.cap - self.size + 1)
+                chunk = z.decompress(buf, self.cap - self.size + 1)
             except zlib.error as e:
                 if self.encoding == "deflate" and not self._raw_deflate_tried and not self.size:
                     self._raw_deflate_tried = True
-                    self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+                    z = self._z = zlib.decompressobj(-zlib.MAX_WBITS)
                     continue
                 raise FetchError(f"fetch: bad {self.encoding} body: {e}") from e
             out.append(self._count(chunk))
-            buf = self._z.unconsumed_tail
-            if self._z.eof:
+            buf = z.unconsumed_tail
+            if z.eof:
                 # A gzip body may hold several members (RFC 1952 §2.2); anything else after
                 # the end is trailing junk that clients ignore.
-                rest = self._z.unused_data
+                rest = z.unused_data
                 if rest[:2] == b"\x1f\x8b" and self.encoding in ("gzip", "x-gzip"):
-                    self._z = self._new()
+                    z = self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
                     buf = rest
                 else:
                     self._done = True
