@@ -282,7 +282,7 @@ class Worker:
                 while True:
                     # The next batch is claimed while the last one's slowest feeds finish,
                     # so no slot waits for a whole batch to end.
-                    if more and len(running) <= settings.concurrency:
+                    if more and len(running) <= settings.concurrency * 2:
                         fresh = [] if self.stopping.is_set() else await asyncio.to_thread(claim)
                         more = bool(fresh)
                         running.update(asyncio.create_task(check(feed)) for feed in fresh)
