@@ -31,10 +31,9 @@ from sqlalchemy import insert  # noqa: E402
 
 from tests.publish_samples import EN_ENTRY, ZH_ENTRY, pipeline_item  # noqa: E402
 from worker.config import PublishSettings  # noqa: E402
-from worker.model import item_to_dict  # noqa: E402
 from worker.publish import Snapshot, render_all, write_all  # noqa: E402
 from worker.store import Store, connect, migrate  # noqa: E402
-from worker.store.items import item_id  # noqa: E402
+from worker.store.items import item_id, item_row  # noqa: E402
 from worker.store.tables import clusters, items  # noqa: E402
 
 #: Rows inserted per statement while filling the store.
@@ -59,24 +58,8 @@ def fill(store: Store, count: int, already: int) -> None:
         )
         seen = START + timedelta(minutes=n)
         rows.append(
-            {
-                "id": item_id(item.key),
-                "key": item.key,
-                "source": doc.source,
-                "link": doc.link,
-                "title": doc.title,
-                "lang": doc.lang,
-                "published": None,
-                "first_seen": seen,
-                "updated": seen,
-                "content_hash": item.content_hash,
-                "relevant": item.relevance.relevant,
-                "score": item.relevance.score,
-                "event_start": item.event.start,
-                "event_end": item.event.end,
-                "city": item.event.city,
-                "data": item_to_dict(item),
-            }
+            {"id": item_id(item.key), "key": item.key, "first_seen": seen, "updated": seen}
+            | item_row(item)
         )
         if len(rows) == BATCH:
             _insert(store, rows)

@@ -134,7 +134,7 @@ class ItemQueries(ClusterQueries):
     def _save(self, conn: Connection, statements: _ItemStatements, write: ItemWrite) -> SaveResult:
         item, now, dedup = write.item, write.now, write.dedup
         ident = item_id(item.key)
-        row = _item_row(item)
+        row = item_row(item)
         relevant = item.relevance.relevant
         inserted = conn.execute(
             statements.insert,
@@ -180,7 +180,7 @@ class ItemQueries(ClusterQueries):
     def rescore_item(self, ident: str, item: Item) -> None:
         """Replace an item's relevance and facts without touching its timestamps."""
         with self.engine.begin() as conn:
-            conn.execute(update(items).where(items.c.id == ident).values(**_item_row(item)))
+            conn.execute(update(items).where(items.c.id == ident).values(**item_row(item)))
             # The entry is published when its primary is relevant.
             conn.execute(
                 update(clusters)
@@ -201,7 +201,8 @@ class ItemQueries(ClusterQueries):
             return int(conn.scalar(select(func.count()).select_from(items)) or 0)
 
 
-def _item_row(item: Item) -> dict[str, object]:
+def item_row(item: Item) -> dict[str, object]:
+    """The ``items`` columns an item fills (all but id, key and the timestamps)."""
     return {
         "source": item.doc.source,
         "link": item.doc.link,
