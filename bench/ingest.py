@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -37,6 +38,13 @@ def vm_hwm_mib(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a live process (the parse processes are the fork
+    server's children, not ours, so ``RUSAGE_CHILDREN`` never sees them)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def phase_worker(args: argparse.Namespace, urls: list[str]) -> dict[str, object]:
@@ -65,8 +73,11 @@ def phase_worker(args: argparse.Namespace, urls: list[str]) -> dict[str, object]
     clusters = worker.store.count_clusters(relevant_only=True)
     stored = worker.store.count_items()
     pool = worker._pool
-    children = [vm_hwm_mib(p) for p in (pool._processes or {})] if pool is not None else []
+    pids = list(pool._processes or {}) if pool is not None else []
+    children = [vm_hwm_mib(p) for p in pids]
+    parse_cpu = sum(cpu_seconds(p) for p in pids)
     worker.close()
+    own = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "first_s": first_s,
         "items": sum(r.created for r in first),
@@ -77,6 +88,9 @@ def phase_worker(args: argparse.Namespace, urls: list[str]) -> dict[str, object]
         "second_304": sum(r.status == "not_modified" for r in second),
         "rss_mib": peak_rss_mib(),
         "parse_process_rss_mib": max(children, default=0.0),
+        # CPU seconds over both cycles: where the 2 cores went.
+        "main_cpu_s": round(own.ru_utime + own.ru_stime, 2),
+        "parse_cpu_s": round(parse_cpu, 2),
     }
 
 

@@ -213,6 +213,27 @@ def test_html_is_sanitized_and_plain_text_stays_plain() -> None:
     assert plain.content_type == "text/plain" and plain.content == "<b>not markup</b>"
 
 
+def test_relative_links_in_html_point_where_they_did_on_the_page() -> None:
+    body = (
+        b'<rss version="2.0"><channel><title>t</title><link>/</link><item><guid>1</guid>'
+        b"<link>/news/2024/one.html</link><title>x</title><description>"
+        b'&lt;p onclick="x()"&gt;&lt;a href="../two.html"&gt;two&lt;/a&gt;'
+        b'&lt;img src="pic.png"&gt;&lt;a href="javascript:alert(1)"&gt;j&lt;/a&gt;'
+        b'&lt;a href="https://other.example/z"&gt;z&lt;/a&gt;&lt;/p&gt;'
+        b"</description></item></channel></rss>"
+    )
+    (entry,) = parse_feed(body, "https://news.example/feeds/rss.xml").entries
+    assert entry.link == "https://news.example/news/2024/one.html"
+    assert 'href="https://news.example/news/two.html"' in entry.content
+    assert 'src="https://news.example/news/2024/pic.png"' in entry.content
+    assert 'href="https://other.example/z"' in entry.content
+    assert "javascript" not in entry.content and "onclick" not in entry.content
+    # A seed has no URL of its own: relative links stay as they are.
+    unlinked = body.replace(b"<link>/news/2024/one.html</link>", b"")
+    (seed,) = parse_feed(unlinked, "seed:a.xml").entries
+    assert 'href="../two.html"' in seed.content
+
+
 def test_parse_refuses_a_string() -> None:
     with pytest.raises(TypeError):
         parse_feed("http://example.org/feed.xml", "x")  # type: ignore[arg-type]

@@ -9,9 +9,11 @@ local file gets anything expanded (``tests/test_fetch.py`` checks both).
 
 A feed that is not well-formed ("bozo") still yields what feedparser could
 read; the problem is returned beside the entries, not raised. HTML bodies are
-sanitized (feedparser's sanitizer, then ``nh3`` as the last word); plain-text
-bodies stay ``text/plain`` so the normalizer escapes them rather than trusting
-them as markup.
+sanitized by ``nh3``, which also makes their relative links absolute against
+the entry's link (else the feed's URL); feedparser's own sanitizer and URI
+rewriter are off, since they cost more than the whole parse and nh3 does both
+jobs. Plain-text bodies stay ``text/plain`` so the normalizer escapes them
+rather than trusting them as markup.
 
 feedparser 6.0.x does not read JSON Feed (https://www.jsonfeed.org/version/1.1/),
 so ``application/feed+json`` bodies are read here.
@@ -28,6 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 import nh3
@@ -40,6 +43,8 @@ JSON_FEED_VERSION_PREFIX = "https://jsonfeed.org/version/"
 #: Headers about the transfer, not the document: the body given here is already
 #: decoded, and feedparser must not act on them again.
 TRANSFER_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}
+#: Attributes that hold a URL, made absolute in sanitized HTML.
+URL_ATTRIBUTES = {"href", "src", "cite", "poster"}
 #: RSS ``<ttl>`` is in minutes (RSS 2.0 specification, "ttl").
 TTL_UNIT_SECONDS = 60
 
@@ -68,8 +73,13 @@ def parse_feed(data: bytes, source: str, headers: Mapping[str, str] | None = Non
     }
     if _looks_like_json(data, headers.get("content-type", "")):
         return parse_json_feed(data, source)
+    if _is_web_url(source):
+        # The document's base URL, for the links feedparser resolves (``xml:base`` wins).
+        headers.setdefault("content-location", source)
     try:
-        parsed = feedparser.parse(data, response_headers=headers)
+        parsed = feedparser.parse(
+            data, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
+        )
     except Exception as e:  # feedparser should not raise, but a parser bug must not stop a cycle
         return ParseResult((), "", f"parse: feedparser failed: {type(e).__name__}: {e}")
     feed_lang = parsed.feed.get("language")
@@ -128,7 +138,7 @@ def _json_entry(raw: dict[str, Any], source: str, feed_lang: str | None) -> Entr
     text = _str(raw.get("content_text"))
     summary = _str(raw.get("summary"))
     if html:
-        content, kind = nh3.clean(html), "text/html"
+        content, kind = clean_html(html, _base(source, _str(raw.get("url")))), "text/html"
     else:
         content, kind = text or summary or "", "text/plain"
     guid = raw.get("id")
@@ -168,15 +178,40 @@ def _ttl(value: object) -> float | None:
     return minutes * TTL_UNIT_SECONDS if minutes > 0 else None
 
 
+def _is_web_url(value: str) -> bool:
+    return urlsplit(value).scheme in ("http", "https")
+
+
+def clean_html(markup: str, base: str | None) -> str:
+    """Sanitized HTML whose relative links point where they did on the page at ``base``."""
+    if not base or not _is_web_url(base):
+        return nh3.clean(markup)
+
+    def absolute(_tag: str, attribute: str, value: str) -> str:
+        return urljoin(base, value) if attribute in URL_ATTRIBUTES else value
+
+    return nh3.clean(markup, attribute_filter=absolute)
+
+
+def _base(source: str, link: str | None) -> str | None:
+    """Where an entry's relative links point from: its own link, read against the feed's URL."""
+    feed_url = source if _is_web_url(source) else None
+    if feed_url and link:
+        return urljoin(feed_url, link)
+    return link or feed_url
+
+
 def _entry(e: Any, source: str, feed_lang: str | None) -> Entry:
-    content, content_type, lang = _body(e)
+    link = e.get("link") or None
+    base = _base(source, link)
+    content, content_type, lang = _body(e, base)
     summary = e.get("summary") or None
     if summary and (e.get("summary_detail") or {}).get("type", "") in HTML_TYPES:
-        summary = nh3.clean(summary)
+        summary = clean_html(summary, base)
     return Entry(
         source=source,
         guid=e.get("id") or None,
-        link=e.get("link") or None,
+        link=link,
         title=e.get("title") or None,
         content=content,
         content_type=content_type,
@@ -186,13 +221,12 @@ def _entry(e: Any, source: str, feed_lang: str | None) -> Entry:
     )
 
 
-def _body(e: Any) -> tuple[str, str, str | None]:
+def _body(e: Any, base: str | None) -> tuple[str, str, str | None]:
     """The fullest body the entry has: ``content`` before ``summary``."""
     for detail in list(e.get("content") or []) + [e.get("summary_detail")]:
         if detail and detail.get("value"):
             if detail.get("type", "") in HTML_TYPES:
-                # feedparser sanitized it already; nh3 is the last word on what may pass.
-                return nh3.clean(detail["value"]), "text/html", detail.get("language")
+                return clean_html(detail["value"], base), "text/html", detail.get("language")
             return detail["value"], "text/plain", detail.get("language")
     return "", "text/plain", None
 
