@@ -97,6 +97,8 @@ class LocalServer:
     def __init__(self) -> None:
         self.routes: dict[str, Response | Route] = {}
         self.requests: list[tuple[str, str, dict[str, str]]] = []
+        #: The client's (host, port) of each request: one port per connection it opened.
+        self.peers: list[tuple[str, int]] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -104,6 +106,7 @@ class LocalServer:
 
             def do_GET(self) -> None:  # noqa: N802
                 server.requests.append(("GET", self.path, dict(self.headers)))
+                server.peers.append(self.client_address)
                 route = server.routes.get(self.path.split("?")[0])
                 response = (
                     Response(404, b"not found")

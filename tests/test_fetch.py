@@ -66,6 +66,26 @@ def test_conditional_get_sends_validators_and_a_304_is_not_modified(
     assert headers["User-Agent"] == USER_AGENT and "http" in USER_AGENT
 
 
+def test_304s_and_error_pages_keep_their_connection_and_a_huge_error_body_does_not(
+    http_server: LocalServer,
+) -> None:
+    http_server.routes["/same"] = Response(304)
+    http_server.routes["/oops"] = Response(500, b"<h1>server error</h1>")
+    http_server.routes["/huge"] = Response(503, b"x" * (1024 * 1024))
+    paths = ["/same", "/oops"] * 5 + ["/huge", "/same"]
+
+    async def run() -> list[FetchResponse]:
+        settings = FetchSettings(clients=1, concurrency=1)
+        async with Fetcher(settings) as fetcher:
+            return [await fetcher.fetch(f"{http_server.url}{p}", etag='"v"') for p in paths]
+
+    responses = asyncio.run(run())
+    assert [r.status_code for r in responses] == [304, 500] * 5 + [503, 304]
+    ports = [port for _, port in http_server.peers]
+    assert len(set(ports[:11])) == 1  # ten 304s and error pages over one connection
+    assert ports[11] != ports[10]  # the 1 MiB error body was not read: a new connection
+
+
 def test_gzip_and_deflate_bodies_are_decoded(http_server: LocalServer) -> None:
     http_server.routes["/gz"] = Response(200, gzip.compress(RSS), {"Content-Encoding": "gzip"})
     raw = zlib.compressobj(wbits=-15)

@@ -7,8 +7,13 @@ command line on the embedded SQLite; these run them on both backends.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from worker.store import Store
+from alembic import command
+from alembic.config import Config
+
+from worker.store import Store, connect
+from worker.store.db import MIGRATIONS_INI, migrate
 from worker.store.feeds import FeedUpdate
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -76,3 +81,31 @@ def test_a_recorded_check_releases_the_claim_and_schedules_the_next(store: Store
     assert store.claim_due_feeds(now=later + timedelta(days=1), lease=60) == []
     assert store.enable_feed(CONFIGURED)
     assert [f.url for f in store.claim_due_feeds(now=later, lease=60)] == [CONFIGURED]
+
+
+def test_feeds_due_together_are_claimed_with_their_hosts_mixed(store: Store) -> None:
+    # 8 hosts x 10 feeds, all due now: in URL order a batch of 16 would be 2 hosts' feeds,
+    # and the per-host limit would leave most fetch slots idle.
+    urls = [f"https://h{h}.example/feed/{n:02d}" for h in range(8) for n in range(10)]
+    store.sync_feeds([(u, "", "", None) for u in urls])
+    batch = store.claim_due_feeds(now=NOW, lease=60, limit=16)
+    assert len(batch) == 16
+    assert len({f.url.split("/")[2] for f in batch}) >= 4
+
+
+def test_the_spread_migration_gives_existing_feeds_distinct_numbers(tmp_path: Path) -> None:
+    engine = connect(f"sqlite:///{tmp_path / 'old.db'}")
+    config = Config(str(MIGRATIONS_INI))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0002_feed_fetch_state")  # a database from before the column
+        for n in range(20):
+            conn.exec_driver_sql(
+                "INSERT INTO feeds (url, name, category, error_count, items_seen)"
+                f" VALUES ('https://x.example/{n}', '', '', 0, 0)"
+            )
+    migrate(engine)
+    with engine.connect() as conn:
+        spreads = [row[0] for row in conn.exec_driver_sql("SELECT spread FROM feeds")]
+    engine.dispose()
+    assert len(spreads) == 20 and len(set(spreads)) > 15

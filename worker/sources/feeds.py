@@ -42,6 +42,8 @@ ACCEPT_ENCODING = "gzip, deflate"
 RATE_LIMITED = {429, 503}
 #: Redirects that say the feed has moved for good (RFC 9110 §15.4.2, §15.4.9).
 PERMANENT_REDIRECTS = {301, 308}
+#: Most bytes of an unwanted body (a 304's, an error page) read to keep the connection.
+DRAIN_BYTES = 64 * 1024
 #: Keep-alive connections kept per client, beyond those in use.
 KEEPALIVE_PER_CLIENT = 32
 
@@ -289,7 +291,10 @@ class Fetcher:
                 final = str(response.url)
                 code = response.status_code
                 if not 200 <= code < 300:
-                    # Nothing to read: 304, errors, rate limits. The body is not wanted.
+                    # 304, errors, rate limits: the body is not wanted, but a short one is
+                    # read so the connection goes back to the pool (a cycle of 304s
+                    # otherwise opens a new connection per feed).
+                    await _drain(response, DRAIN_BYTES)
                     return FetchResponse(url, final, code, info, redirects=redirects)
                 body, wire = await _read_capped(response, cap)
                 return FetchResponse(url, final, code, info, body, None, redirects, wire)
@@ -303,6 +308,15 @@ class Fetcher:
             return FetchResponse(url, url, None, error=f"fetch: timed out ({type(e).__name__})")
         except httpx.HTTPError as e:
             return FetchResponse(url, url, None, error=f"fetch: {type(e).__name__}: {e}")
+
+
+async def _drain(response: httpx.Response, limit: int) -> None:
+    """Read and drop up to ``limit`` bytes; a longer body is left, and its connection closed."""
+    read = 0
+    async for raw in response.aiter_raw():
+        read += len(raw)
+        if read > limit:
+            return
 
 
 async def _read_capped(response: httpx.Response, cap: int) -> tuple[bytes, int]:

@@ -63,6 +63,7 @@ class FeedState:
     weekly_entries: int | None = None
     ttl_seconds: float | None = None
     lease_until: datetime | None = None
+    spread: int = 0
 
     @property
     def target(self) -> str:
@@ -173,7 +174,8 @@ class FeedQueries(StoreBase):
         pick = (
             select(feeds.c.url)
             .where(_due(now))
-            .order_by(feeds.c.next_check_at, feeds.c.url)
+            # Ties (feeds due at the same moment) in random order: a batch mixes hosts.
+            .order_by(feeds.c.next_check_at, feeds.c.spread, feeds.c.url)
         )
         if limit is not None:
             pick = pick.limit(limit)
@@ -189,7 +191,10 @@ class FeedQueries(StoreBase):
         with self.engine.begin() as conn:
             rows = [FeedState(**r._mapping) for r in conn.execute(claim)]
         return sorted(
-            rows, key=lambda f: (f.next_check_at.timestamp() if f.next_check_at else 0.0, f.url)
+            rows,
+            key=lambda f: (
+                f.next_check_at.timestamp() if f.next_check_at else 0.0, f.spread, f.url
+            ),
         )
 
     def record_feed_result(self, url: str, result: FeedUpdate) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 from typing import Any
 
@@ -125,6 +126,10 @@ feeds = Table(
     Column("ttl_seconds", Float),
     #: A worker holds a claimed feed until then; after that it is claimable again.
     Column("lease_until", UtcDateTime()),
+    #: Drawn at random when the feed is added: feeds due at the same moment are claimed
+    #: in this order, so a batch mixes hosts rather than taking them in URL order.
+    Column("spread", Integer, nullable=False, default=lambda: random.getrandbits(31),
+           server_default="0"),
 )
 
 #: Webhook subscribers, synced from the ``[[webhooks]]`` tables of the config, and their state.
