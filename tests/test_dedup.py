@@ -9,6 +9,7 @@ import pytest
 
 from worker.model import Document, Entry
 from worker.pipeline.dedup import (
+    MINHASH_SEED,
     NUM_PERM,
     Candidate,
     Fingerprint,
@@ -109,6 +110,17 @@ def test_signatures_are_stable_across_signers_and_estimate_similarity() -> None:
     assert 0.4 < jaccard < 0.9 and containment > 0.85
     other, n_o = first.sign(LONG_EN)
     assert other is not None and similarity(sig_a, other, n_a, n_o)[0] < 0.1
+
+
+@pytest.mark.parametrize("text", [LONG_ZH, LONG_EN, LONG_EN[:300]])
+def test_signatures_equal_datasketchs_so_stored_ones_stay_comparable(text: str) -> None:
+    from datasketch import MinHash
+
+    ours, _ = Signer().sign(text)
+    reference = MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED, scheme="affine32",
+                        hashfunc=int)  # fmt: skip
+    reference.update_batch(shingle_hashes(text).tolist())
+    assert ours is not None and np.array_equal(ours, reference.hashvalues.astype(np.uint32))
 
 
 @pytest.mark.parametrize(("threshold", "expected"), [(0.5, (16, 4)), (0.6, (16, 4)), (0.8, (8, 8))])

@@ -200,36 +200,42 @@ def shingle_hashes(text: str) -> np.ndarray:
     return np.unique((h & np.uint64(0xFFFFFFFF)).astype(np.uint32))
 
 
-def _identity(value: int) -> int:
-    # The shingles are hashed already (``shingle_hashes``); MinHash permutes them.
-    return value
+#: MurmurHash3's 32-bit finalizer (shifts and multipliers), the pre-mix of datasketch's
+#: "affine32" scheme: signatures made here equal datasketch's (``tests/test_dedup.py``).
+_FMIX32 = (
+    np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16)
+)
 
 
 class Signer:
-    """Makes MinHash signatures (datasketch) with one fixed set of permutations.
+    """Makes MinHash signatures with one fixed set of permutations (datasketch's).
 
-    The permutations are drawn once from ``MINHASH_SEED``; every signature made
-    here, today or after a restart, is comparable with every other.
+    The permutations are drawn once from ``MINHASH_SEED`` by datasketch; every
+    signature made here, today or after a restart, is comparable with every other.
+    The signature itself is computed here, as datasketch's ``affine32`` scheme does,
+    in one numpy pass: datasketch calls a hash function per shingle in Python first.
     """
 
     def __init__(self, num_perm: int = NUM_PERM) -> None:
         self.num_perm = num_perm
         template = MinHash(num_perm=num_perm, seed=MINHASH_SEED, scheme="affine32")
-        self._permutations = template.permutations
+        a, b = template.permutations
+        self._a = np.asarray(a, dtype=np.uint32)
+        self._b = np.asarray(b, dtype=np.uint32)
 
     def sign(self, text: str) -> tuple[np.ndarray | None, int]:
         """(signature, shingle count); no signature for a text under ``MIN_SHINGLES``."""
         hashes = shingle_hashes(text)
         if len(hashes) < MIN_SHINGLES:
             return None, int(len(hashes))
-        m = MinHash(
-            num_perm=self.num_perm,
-            permutations=self._permutations,
-            hashfunc=_identity,
-            scheme="affine32",
-        )
-        m.update_batch(hashes.tolist())
-        return m.hashvalues.astype(np.uint32), int(len(hashes))
+        s1, m1, s2, m2, s3 = _FMIX32
+        hv = hashes ^ (hashes >> s1)
+        hv = hv * m1  # uint32 arithmetic wraps mod 2**32, as the scheme intends
+        hv = hv ^ (hv >> s2)
+        hv = hv * m2
+        hv = hv ^ (hv >> s3)
+        signature = (hv[:, None] * self._a + self._b).min(axis=0)
+        return signature, int(len(hashes))
 
 
 def similarity(

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from worker.pipeline.dedup import (
+    CONTAINMENT_MIN,
     NUM_PERM,
     Candidate,
     Decision,
@@ -353,6 +354,14 @@ class DedupIndex:
         smaller = np.maximum(np.minimum(sizes, fp.shingles), 1.0)
         common = jaccard * (sizes + fp.shingles) / (1.0 + jaccard)
         containment = np.minimum(1.0, common / smaller)
+        # Only near duplicates (``is_near_duplicate``) can be chosen by this layer; most
+        # bucket-mates are not, and building their candidates cost more than finding them.
+        near = (jaccard >= self.threshold) | (
+            containment >= max(CONTAINMENT_MIN, self.threshold)
+        )
+        if not near.any():
+            return []
+        jaccard, containment, items = jaccard[near], containment[near], items[near]
         clusters = np.frombuffer(self._item_cluster, dtype=np.int32)[items]
         order = np.lexsort((containment, jaccard))[::-1]  # best first
         best: dict[int, tuple[float, float]] = {}

@@ -354,10 +354,16 @@ def _title_and_body(entry: Entry, text: str, heading: str | None, now: datetime)
 # ---------------------------------------------------------------------- main
 
 
-def _summary(entry: Entry, text: str) -> str:
+def _summary(entry: Entry, text: str, content_text: str) -> str:
+    """The entry's own summary as text, else the body's first lines, shortened.
+
+    ``content_text``: the entry's content as text, reused when the summary is the content.
+    """
     if entry.summary and entry.summary.strip():
         source = entry.summary
-        if "<" in source:
+        if source == entry.content:
+            source = content_text
+        elif "<" in source:
             source = html_to_text(source)[0]
         return shorten(" ".join(fold(source).split()), SUMMARY_CHARS)
     return shorten(" ".join(text.split("\n")[:3]), SUMMARY_CHARS)
@@ -386,7 +392,7 @@ def normalize(entry: Entry, *, now: datetime) -> Document:
         title=title,
         text=body,
         html=sanitize_html(entry.content) if is_html else text_to_html(body),
-        summary=_summary(entry, body),
+        summary=_summary(entry, body, raw),
         published=_published(entry, fragments, text, now),
         lang=lang,
         date_hint=" ".join(fragments) or None,

@@ -207,7 +207,10 @@ def _entry(e: Any, source: str, feed_lang: str | None) -> Entry:
     content, content_type, lang = _body(e, base)
     summary = e.get("summary") or None
     if summary and (e.get("summary_detail") or {}).get("type", "") in HTML_TYPES:
-        summary = clean_html(summary, base)
+        # An RSS item with only a description has it as both body and summary.
+        raw_body = (e.get("content") or [e.get("summary_detail")])[0].get("value")
+        same = summary == raw_body and content_type == "text/html"
+        summary = content if same else clean_html(summary, base)
     return Entry(
         source=source,
         guid=e.get("id") or None,
