@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
+from xml.sax import expatreader
 
 import feedparser
 import nh3
@@ -47,6 +48,29 @@ TRANSFER_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}
 URL_ATTRIBUTES = {"href", "src", "cite", "poster"}
 #: RSS ``<ttl>`` is in minutes (RSS 2.0 specification, "ttl").
 TTL_UNIT_SECONDS = 60
+
+
+def _buffer_expat_text() -> None:
+    """Have expat hand feedparser each text node whole (``buffer_text``).
+
+    Unbuffered, expat splits text at every entity, and an escaped HTML description
+    (``&lt;p&gt;…``) reaches feedparser's per-chunk handler a hundred times per entry:
+    a third of the parse. The entries come out the same (every file of the feedparser
+    test corpus parses to equal results either way).
+    """
+    reset = expatreader.ExpatParser.reset
+    if getattr(reset, "buffers_text", False):
+        return
+
+    def buffered_reset(self: expatreader.ExpatParser) -> None:
+        reset(self)
+        self._parser.buffer_text = True  # type: ignore[attr-defined]
+
+    buffered_reset.buffers_text = True  # type: ignore[attr-defined]
+    expatreader.ExpatParser.reset = buffered_reset  # type: ignore[method-assign]
+
+
+_buffer_expat_text()
 
 
 @dataclass(frozen=True, slots=True)
