@@ -35,6 +35,7 @@ given in two cities, which share most of their wording.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
@@ -154,6 +155,7 @@ def content_hash(doc: Document) -> str:
 # ---------------------------------------------------------- layer 2: article
 
 
+@functools.lru_cache(maxsize=16)  # one text is keyed and shingled in turn
 def dedup_text(text: str) -> str:
     """The text as the content layers compare it: letters and digits only, case folded.
 

@@ -97,9 +97,6 @@ def parse_feed(data: bytes, source: str, headers: Mapping[str, str] | None = Non
     }
     if _looks_like_json(data, headers.get("content-type", "")):
         return parse_json_feed(data, source)
-    if _is_web_url(source):
-        # The document's base URL, for the links feedparser resolves (``xml:base`` wins).
-        headers.setdefault("content-location", source)
     try:
         parsed = feedparser.parse(
             data, response_headers=headers, sanitize_html=False, resolve_relative_uris=False
@@ -226,8 +223,11 @@ def _base(source: str, link: str | None) -> str | None:
 
 
 def _entry(e: Any, source: str, feed_lang: str | None) -> Entry:
-    link = e.get("link") or None
-    base = _base(source, link)
+    # feedparser resolves links against ``xml:base``; a link still relative is read
+    # against the feed's URL here (given to feedparser as a base, it would cost a
+    # URL join on every element of the document).
+    base = _base(source, e.get("link") or None)
+    link = base if e.get("link") else None
     content, content_type, lang = _body(e, base)
     summary = e.get("summary") or None
     if summary and (e.get("summary_detail") or {}).get("type", "") in HTML_TYPES:
