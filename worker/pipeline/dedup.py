@@ -44,7 +44,6 @@ from datetime import date
 from typing import Literal
 
 import numpy as np
-from datasketch import MinHash
 
 from worker.model import Document, Entry, EventFacts, Item
 from worker.pipeline.dates import cn_number
@@ -210,20 +209,22 @@ _FMIX32 = (
 
 
 class Signer:
-    """Makes MinHash signatures with one fixed set of permutations (datasketch's).
+    """Makes MinHash signatures with one fixed set of permutations.
 
-    The permutations are drawn once from ``MINHASH_SEED`` by datasketch; every
-    signature made here, today or after a restart, is comparable with every other.
-    The signature itself is computed here, as datasketch's ``affine32`` scheme does,
-    in one numpy pass: datasketch calls a hash function per shingle in Python first.
+    The signatures are datasketch's ``MinHash`` of the "affine32" scheme, seeded with
+    ``MINHASH_SEED``: the same permutations, drawn the same way, and the same
+    arithmetic (``tests/test_dedup.py`` checks them equal), so every signature made
+    here, today or after a restart, is comparable with every other. It is computed
+    here in one numpy pass; datasketch itself calls a hash function per shingle in
+    Python, and importing it (it brings scipy) costs each process about 80 MB.
     """
 
     def __init__(self, num_perm: int = NUM_PERM) -> None:
         self.num_perm = num_perm
-        template = MinHash(num_perm=num_perm, seed=MINHASH_SEED, scheme="affine32")
-        a, b = template.permutations
-        self._a = np.asarray(a, dtype=np.uint32)
-        self._b = np.asarray(b, dtype=np.uint32)
+        # datasketch's ``MinHash._init_permutations`` for "affine32": odd multipliers.
+        gen = np.random.RandomState(MINHASH_SEED)
+        self._a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+        self._b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
 
     def sign(self, text: str) -> tuple[np.ndarray | None, int]:
         """(signature, shingle count); no signature for a text under ``MIN_SHINGLES``."""
