@@ -83,6 +83,30 @@ def test_a_recorded_check_releases_the_claim_and_schedules_the_next(store: Store
     assert [f.url for f in store.claim_due_feeds(now=later, lease=60)] == [CONFIGURED]
 
 
+def test_a_batch_of_results_counts_each_feed_on_its_own(store: Store) -> None:
+    urls = [f"https://b.example/{n}" for n in range(4)]
+    store.sync_feeds([(u, "", "", None) for u in urls])
+    at = NOW + timedelta(hours=1)
+
+    def ok(seen: int) -> FeedUpdate:
+        return FeedUpdate("ok", NOW, at, http_status=200, items_seen=seen, items_new=seen)
+
+    def error() -> FeedUpdate:
+        return FeedUpdate("error", NOW, at, http_status=500, error="fetch: HTTP 500")
+
+    not_modified = FeedUpdate("not_modified", NOW, at, http_status=304, etag='"e"')
+    store.record_feed_results([(urls[0], ok(3)), (urls[1], ok(5)), (urls[2], error()),
+                               (urls[3], not_modified)])  # fmt: skip
+    store.record_feed_results([(urls[0], ok(2)), (urls[1], error()), (urls[2], error()),
+                               (urls[3], not_modified)])  # fmt: skip
+    state = {f.url: f for f in store.feeds()}
+    assert (state[urls[0]].items_seen, state[urls[0]].error_count) == (5, 0)
+    assert (state[urls[1]].items_seen, state[urls[1]].error_count) == (5, 1)
+    assert (state[urls[2]].items_seen, state[urls[2]].error_count) == (0, 2)
+    assert state[urls[3]].etag == '"e"' and state[urls[3]].last_status == "not_modified"
+    assert all(f.lease_until is None and f.next_check_at == at for f in state.values())
+
+
 def test_feeds_due_together_are_claimed_with_their_hosts_mixed(store: Store) -> None:
     # 8 hosts x 10 feeds, all due now: in URL order a batch of 16 would be 2 hosts' feeds,
     # and the per-host limit would leave most fetch slots idle.

@@ -14,12 +14,13 @@ several workers sharing one PostgreSQL never fetch the same feed at once
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import case, delete, or_, select, update
+from sqlalchemy import bindparam, case, delete, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from worker.store.base import StoreBase
@@ -206,10 +207,18 @@ class FeedQueries(StoreBase):
         release their claims: a cycle of 304s costs one commit per batch, not per feed."""
         if not results:
             return
+        # Checks that set the same columns share one statement, run once for all of them
+        # (executemany): a batch of 304s is one statement, not one built per feed.
+        groups: dict[tuple[str, ...], list[dict[str, object]]] = {}
+        for url, result in results:
+            values = _result_values(result)
+            params = {f"b_{k}": v.by if isinstance(v, _Add) else v for k, v in values.items()}
+            params["b_url"] = url
+            shape = tuple(f"{k}+" if isinstance(v, _Add) else k for k, v in values.items())
+            groups.setdefault(shape, []).append(params)
         with self.engine.begin() as conn:
-            for url, result in results:
-                values = _result_values(result)
-                conn.execute(update(feeds).where(feeds.c.url == url).values(**values))
+            for shape, rows in groups.items():
+                conn.execute(_update_statement(shape), rows)
 
     def enable_feed(self, url: str) -> bool:
         """Clear a disabled feed's reason so it is fetched again on the next cycle."""
@@ -223,8 +232,26 @@ class FeedQueries(StoreBase):
             )
 
 
+@dataclass(frozen=True, slots=True)
+class _Add:
+    """A counter column increased by ``by``, rather than set."""
+
+    by: int
+
+
+@functools.lru_cache(maxsize=64)
+def _update_statement(shape: tuple[str, ...]) -> Any:
+    """``UPDATE feeds SET … WHERE url = :b_url`` for one shape of values (``name+``: add)."""
+    sets: dict[str, object] = {}
+    for key in shape:
+        name = key.rstrip("+")
+        param: Any = bindparam(f"b_{name}")
+        sets[name] = feeds.c[name] + param if key.endswith("+") else param
+    return update(feeds).where(feeds.c.url == bindparam("b_url")).values(sets)
+
+
 def _result_values(result: FeedUpdate) -> dict[str, object]:
-    """The columns one check's outcome sets."""
+    """The columns one check's outcome sets (``_Add``: increased by)."""
     values: dict[str, object] = {
         "last_status": result.status,
         "last_checked_at": result.now,
@@ -236,7 +263,7 @@ def _result_values(result: FeedUpdate) -> dict[str, object]:
         values.update(
             last_error=result.error,
             last_error_at=result.now,
-            error_count=feeds.c.error_count + 1,
+            error_count=_Add(1),
         )
     else:
         values.update(last_success_at=result.now, error_count=0, last_error=None)
@@ -244,8 +271,8 @@ def _result_values(result: FeedUpdate) -> dict[str, object]:
         values.update(
             etag=result.etag,
             last_modified=result.last_modified,
-            items_seen=feeds.c.items_seen + result.items_seen,
-            items_new=feeds.c.items_new + result.items_new,
+            items_seen=_Add(result.items_seen),
+            items_new=_Add(result.items_new),
             ttl_seconds=result.ttl_seconds,
         )
         if result.title:
