@@ -195,7 +195,7 @@ def test_seed_document(profile) -> None:
         content=SEED.read_text(encoding="utf-8"),
         content_type="text/plain",
     )
-    item = process(entry, profile, now=NOW)
+    item = process(entry, profile, now=NOW, extract_all=True)
     name = "2024 Public Training Series on Smart Manufacturing and Smart Equipment Development"
     assert item.relevance.relevant
     assert name in (item.event.title or "")
@@ -231,5 +231,14 @@ def test_seed_document(profile) -> None:
 )
 def test_places(profile, text: str, city: str, country: str) -> None:
     entry = Entry(source="t", guid=None, link=None, title="培训", content=text)
-    item = process(entry, profile, now=NOW)
+    item = process(entry, profile, now=NOW, extract_all=True)
     assert (item.event.city, item.event.country) == (city, country)
+
+
+def test_facts_are_extracted_for_kept_items_only_unless_asked(profile) -> None:
+    text = "The quarterly sales meeting was held in Shanghai on 5 June 2024."
+    entry = Entry(source="t", guid=None, link=None, title="Sales", content=text)
+    dropped = process(entry, profile, now=NOW)
+    assert not dropped.relevance.relevant and dropped.event.city is None
+    inspected = process(entry, profile, now=NOW, extract_all=True)
+    assert inspected.event.city == "Shanghai" and inspected.event.start is not None

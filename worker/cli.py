@@ -153,7 +153,7 @@ def cmd_inspect(settings: Settings, args: argparse.Namespace) -> int:
     for target in args.targets:
         try:
             for entry in _entries_of(target, settings):
-                item = process(entry, profile, now=now)
+                item = process(entry, profile, now=now, extract_all=True)
                 print(json.dumps(item.to_json(), ensure_ascii=False), flush=True)
         except (OSError, DecodeError, ValueError) as e:
             failed += 1

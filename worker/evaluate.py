@@ -120,7 +120,7 @@ def evaluate(corpus: Path, profile: Profile) -> Quality:
     labelled_relevant = 0
     misses: list[Miss] = []
     for name, entry, label in docs:
-        item = process(entry, profile, now=now)
+        item = process(entry, profile, now=now, extract_all=True)
         expected_relevant = bool(label.get("relevant"))
         got = item.relevance.relevant
         tp += got and expected_relevant

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from worker.model import Entry, Item
+from worker.model import Entry, EventFacts, Item
 from worker.pipeline.dedup import content_hash, entry_key
 from worker.pipeline.extract import extract
 from worker.pipeline.normalize import normalize
@@ -17,11 +17,16 @@ from worker.pipeline.profile import Profile
 from worker.pipeline.relevance import score
 
 
-def process(entry: Entry, profile: Profile, *, now: datetime) -> Item:
-    """Run one entry through every pure stage and return the finished item."""
+def process(entry: Entry, profile: Profile, *, now: datetime, extract_all: bool = False) -> Item:
+    """Run one entry through every pure stage and return the finished item.
+
+    Facts are extracted for the items relevance keeps (most of a news feed is not),
+    or for every item with ``extract_all`` (``worker inspect``, the quality bench).
+    """
     doc = normalize(entry, now=now)
     relevance = score(doc, profile)
-    event = extract(doc, profile, relevance)
+    relevant = relevance.relevant or extract_all
+    event = extract(doc, profile, relevance) if relevant else EventFacts(topics=relevance.topics)
     return Item(
         key=entry_key(entry),
         doc=doc,
