@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from worker.model import Document, EventFacts, Item, Relevance
 from worker.store import Store, connect, migrate
+from worker.store.clusters import DedupPlan
+from worker.store.items import ItemWrite, item_id
 
 NOW = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
@@ -94,3 +98,38 @@ def test_replicas_migrating_at_once_do_not_collide(postgres_url: str) -> None:
         heads = conn.exec_driver_sql("SELECT count(*) FROM alembic_version").scalar()
     engine.dispose()
     assert heads and heads >= 1
+
+
+@pytest.mark.parametrize("together", [True, False])
+def test_new_items_written_together_end_where_one_at_a_time_would_put_them(
+    store: Store, together: bool
+) -> None:
+    def plan(*keys: str) -> DedupPlan:
+        return DedupPlan(cluster=None, keys=keys)
+
+    earlier = store.save_items([ItemWrite(make_item("p"), NOW, plan("url:p"))])[0]
+    a, b, c = make_item("a"), make_item("b"), make_item("c")
+    d = make_item("d", relevant=False)
+    writes = [
+        ItemWrite(a, NOW, plan("url:a")),
+        ItemWrite(b, NOW, plan("url:p")),  # a key the earlier entry owns: joins it
+        ItemWrite(c, NOW, plan("url:a")),  # a key ``a`` took just before: joins ``a``
+        ItemWrite(d, NOW, plan("url:a")),  # irrelevant: owns no key, an entry of its own
+        ItemWrite(a, NOW, plan("url:a")),  # the same item twice in one feed
+        ItemWrite(make_item("p"), NOW, plan("url:p")),  # said new, but stored already
+    ]
+    fresh = {w.item.key for w in writes} if together else set()
+    results = store.save_items(writes, fresh=fresh)
+    got = [(r.id, r.change, r.new_item) for r in results]
+    ident = {k: item_id(i.key) for k, i in zip("abcd", (a, b, c, d), strict=True)}
+    assert got == [
+        (ident["a"], "created", True),
+        (earlier.id, "updated", True),
+        (ident["a"], "updated", True),
+        (ident["d"], "created", True),
+        (ident["a"], "unchanged", False),
+        (earlier.id, "unchanged", False),
+    ]
+    assert store.count_items() == 5 and store.count_clusters() == 3
+    hashes = store.stored_hashes([a.key, d.key, "https://example.org/feed#guid:none"])
+    assert hashes == {a.key: a.content_hash, d.key: d.content_hash}

@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -44,10 +44,10 @@ from worker.pipeline.profile import Profile, load_profile
 from worker.publish import Snapshot, notify_hub, render_all, write_all
 from worker.sources import seeds
 from worker.sources.feeds import Fetcher, FetchResponse
-from worker.store import SaveResult, Store, connect, migrate
+from worker.store import Store, connect, migrate
 from worker.store.clusters import DedupPlan
 from worker.store.feeds import FeedState
-from worker.store.items import ItemWrite
+from worker.store.items import ItemWrite, item_id
 
 log = logging.getLogger("worker")
 
@@ -423,36 +423,43 @@ class Worker:
     ) -> SourceReport:
         """Store one source's items in one transaction (``Store.save_items``).
 
-        Each item's dedup plan is made just before it is written, after the items
-        before it joined the index, so two reports of one event in one feed still
-        end in one entry. ``prints`` are the items' fingerprints when the parse
-        processes made them already.
+        An item stored before with the same content is left as it is. Each other item's
+        dedup plan is made in order, and a new relevant item joins the index at once, in
+        the entry its plan names, so two reports of one event in one feed still end in
+        one entry. When the store put an item elsewhere than planned (another worker
+        wrote first) or the transaction failed, the index is rebuilt from the store.
+        ``prints`` are the items' fingerprints when the parse processes made them already.
         """
-        planned: list[tuple[DedupPlan, Fingerprint]] = []
-        merged: list[tuple[str, str, str]] = []
-
-        def writes() -> Iterator[ItemWrite]:
-            for n, item in enumerate(items):
+        batch = list(items)
+        stored = self.store.stored_hashes(item.key for item in batch)
+        writes: list[ItemWrite] = []
+        planned: list[tuple[DedupPlan, str | None]] = []
+        fresh: set[str] = set()
+        try:
+            for n, item in enumerate(batch):
+                if stored.get(item.key) == item.content_hash:
+                    continue  # stored already, unchanged: nothing to write
                 now = self.clock()
                 plan, fp = self._dedup_plan(item, prints[n] if n < len(prints) else None)
-                planned.append((plan, fp))
-                yield ItemWrite(item, now, plan, self.notifier.announcer(item, now))
-
-        def saved(write: ItemWrite, result: SaveResult) -> None:
-            plan, fp = planned[-1]
-            if result.new_item and write.item.relevance.relevant:
-                self.dedup_index.add(result.id, fp)
-                if result.change == "updated":  # a new report joined an existing entry
-                    merged.append((result.id, write.item.doc.link or "", plan.reason))
-
-        try:
-            results = self.store.save_items(writes(), on_saved=saved)
+                expected = None
+                if item.key not in stored and item.key not in fresh:
+                    fresh.add(item.key)
+                    if item.relevance.relevant:
+                        expected = plan.cluster or item_id(item.key)
+                        self.dedup_index.add(expected, fp)
+                writes.append(ItemWrite(item, now, plan, self.notifier.announcer(item, now)))
+                planned.append((plan, expected))
+            results = self.store.save_items(writes, fresh=fresh)
         except BaseException:
             # The index took items whose transaction did not commit: rebuild it from the store.
             self._dedup = None
             raise
-        for entry, link, why in merged:
-            log_fields(log, logging.INFO, "merged", source=source, entry=entry, link=link, why=why)
+        for write, (plan, expected), result in zip(writes, planned, results, strict=True):
+            if expected is not None and (not result.new_item or result.id != expected):
+                self._dedup = None  # the index guessed wrong: rebuilt on next use
+            if result.new_item and result.change == "updated":  # joined an existing entry
+                log_fields(log, logging.INFO, "merged", source=source, entry=result.id,
+                           link=write.item.doc.link or "", why=plan.reason)  # fmt: skip
         created = sum(r.change == "created" for r in results)
         updated = sum(r.change == "updated" for r in results)
         return SourceReport(source, "ok", created=created, updated=updated)

@@ -71,18 +71,85 @@ def join_cluster(
     statements = _statements(store)
     if keys:
         conn.execute(statements.claim_key, [{"key": key, "cluster_id": proposed} for key in keys])
-        found = conn.execute(statements.owners, {"b_keys": list(keys)})
-        owners = {key: owner for key, owner in found}
-        taken = next((owners[k] for k in keys if owners.get(k, proposed) != proposed), None)
+        owners = dict(conn.execute(statements.owners, {"b_keys": list(keys)}).all())
+        taken = _taken(keys, owners, proposed)
         if taken is not None:
             if target is None:
-                # Keys this item claimed for a cluster that will not exist go to the owner.
-                conn.execute(
-                    update(cluster_keys)
-                    .where(cluster_keys.c.key.in_(keys), cluster_keys.c.cluster_id == ident)
-                    .values(cluster_id=taken)
-                )
+                _hand_over(conn, keys, ident, taken)
             target = taken
+    return _attach(conn, store, ident, target, relevant=relevant, now=now)
+
+
+def start_clusters(
+    conn: Connection,
+    store: StoreBase,
+    starts: Sequence[tuple[str, DedupPlan | None, bool]],
+    *,
+    now: datetime,
+) -> list[tuple[str, bool]]:
+    """``join_cluster`` for several new items (ident, plan, relevant) that the dedup stage
+    found no cluster for, in order, with a few statements for all of them.
+
+    Every key is claimed at once and their owners read at once; an item whose key
+    another cluster owns joins that cluster as ``join_cluster`` would have it, and
+    the owners are read again after it hands its own keys over.
+    """
+    statements = _statements(store)
+    claims = [
+        {"key": key, "cluster_id": ident}
+        for ident, plan, relevant in starts
+        if relevant and plan is not None
+        for key in plan.keys
+    ]
+    owners: dict[str, str] = {}
+    every_key = [str(c["key"]) for c in claims]
+    if claims:
+        conn.execute(statements.claim_key, claims)
+        owners = dict(conn.execute(statements.owners, {"b_keys": every_key}).all())
+    outcome: list[tuple[str, bool]] = []
+    new_clusters: list[dict[str, object]] = []
+    for ident, plan, relevant in starts:
+        keys = plan.keys if plan is not None and relevant else ()
+        taken = _taken(keys, owners, ident)
+        if taken is None:
+            new_clusters.append(_new_cluster_row(ident, relevant, now))
+            outcome.append((ident, True))
+            continue
+        if new_clusters:  # the cluster it joins may be one of them
+            conn.execute(statements.new_cluster, new_clusters)
+            new_clusters = []
+        _hand_over(conn, keys, ident, taken)
+        owners = dict(conn.execute(statements.owners, {"b_keys": every_key}).all())
+        outcome.append(_attach(conn, store, ident, taken, relevant=relevant, now=now))
+    if new_clusters:
+        conn.execute(statements.new_cluster, new_clusters)
+    return outcome
+
+
+def _taken(keys: Sequence[str], owners: dict[str, str], proposed: str) -> str | None:
+    """The cluster that owns one of ``keys`` already, when not ``proposed``."""
+    return next((owners[k] for k in keys if owners.get(k, proposed) != proposed), None)
+
+
+def _hand_over(conn: Connection, keys: Sequence[str], ident: str, owner: str) -> None:
+    # Keys this item claimed for a cluster that will not exist go to the owner.
+    conn.execute(
+        update(cluster_keys)
+        .where(cluster_keys.c.key.in_(keys), cluster_keys.c.cluster_id == ident)
+        .values(cluster_id=owner)
+    )
+
+
+def _attach(
+    conn: Connection,
+    store: StoreBase,
+    ident: str,
+    target: str | None,
+    *,
+    relevant: bool,
+    now: datetime,
+) -> tuple[str, bool]:
+    """Join ``target`` when it exists, else start the item's own cluster."""
     if target is not None and target != ident:
         joined = conn.execute(
             update(clusters)
@@ -93,12 +160,13 @@ def join_cluster(
         if joined is not None:
             conn.execute(update(items).where(items.c.id == ident).values(cluster_id=target))
             return target, False
-    conn.execute(
-        statements.new_cluster,
-        {"id": ident, "primary_item": ident, "first_seen": now, "updated": now,
-         "relevant": relevant},  # fmt: skip
-    )
+    conn.execute(_statements(store).new_cluster, _new_cluster_row(ident, relevant, now))
     return ident, True
+
+
+def _new_cluster_row(ident: str, relevant: bool, now: datetime) -> dict[str, object]:
+    return {"id": ident, "primary_item": ident, "first_seen": now, "updated": now,
+            "relevant": relevant}  # fmt: skip
 
 
 class _ClusterStatements:

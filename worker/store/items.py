@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -18,6 +19,7 @@ from worker.store.clusters import (
     dedup_columns,
     join_cluster,
     member_changed,
+    start_clusters,
 )
 from worker.store.tables import clusters, items
 
@@ -25,6 +27,8 @@ from worker.store.tables import clusters, items
 ITEM_ID_NAMESPACE = uuid.UUID("6f1d6c36-3f5e-4c1e-9a53-1b9f0f3f5a10")
 
 Change = Literal["created", "updated", "unchanged"]
+#: Keys asked for in one query (SQLite allows 32,766 parameters, PostgreSQL 65,535).
+KEYS_PER_QUERY = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +75,9 @@ class _ItemStatements:
         # RETURNING, not rowcount: some drivers report -1 for ON CONFLICT statements.
         insert: Any = store._insert(items)  # the dialect's Insert, which has ON CONFLICT
         self.insert = insert.on_conflict_do_nothing(index_elements=["key"]).returning(items.c.id)
+        self.hashes = select(items.c.key, items.c.content_hash).where(
+            items.c.key.in_(bindparam("b_keys", expanding=True))
+        )
         self.prior = select(items.c.cluster_id, items.c.link).where(
             items.c.key == bindparam("b_key")
         )
@@ -105,24 +112,80 @@ class ItemQueries(ClusterQueries):
         return self.save_items([ItemWrite(item, now, dedup, on_change)])[0]
 
     def save_items(
-        self, writes: Iterable[ItemWrite], *, on_saved: OnSaved | None = None
+        self,
+        writes: Sequence[ItemWrite],
+        *,
+        fresh: AbstractSet[str] = frozenset(),
+        on_saved: OnSaved | None = None,
     ) -> list[SaveResult]:
         """Store several items in ONE transaction, each exactly as ``save_item`` stores it.
 
-        ``writes`` is read one at a time inside the transaction, and ``on_saved`` runs
-        after each item is written, so a caller may decide item *k*'s dedup plan after
-        seeing what items before it became (a feed may carry two reports of one event).
+        ``fresh``: keys the caller found not stored yet (``stored_hashes``). Those items
+        that start an entry of their own are written first, together, in a few
+        statements (``store.clusters.start_clusters``); an item stored meanwhile by
+        another worker goes the usual way. Then the others, one at a time, in order.
+        ``on_saved`` runs after each item is written, still inside the transaction.
         All or nothing: when any statement fails, none of the items is stored.
         """
         statements = self._item_statements()
-        results: list[SaveResult] = []
+        together: list[ItemWrite] = []
+        first_of_key: set[str] = set()  # a key twice in one feed: the second is an update
+        for w in writes:
+            if w.item.key in fresh and w.item.key not in first_of_key:
+                first_of_key.add(w.item.key)
+                if w.dedup is None or w.dedup.cluster is None:
+                    together.append(w)
         with self.engine.begin() as conn:
+            done = self._save_fresh(conn, statements, together) if len(together) > 1 else {}
+            results: list[SaveResult] = []
             for write in writes:
-                result = self._save(conn, statements, write)
+                result = done.get(id(write)) or self._save(conn, statements, write)
                 results.append(result)
                 if on_saved is not None:
                     on_saved(write, result)
         return results
+
+    def stored_hashes(self, keys: Iterable[str]) -> dict[str, str]:
+        """key -> content hash of those of ``keys`` that are stored."""
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, str] = {}
+        query = self._item_statements().hashes
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), KEYS_PER_QUERY):
+                chunk = wanted[start : start + KEYS_PER_QUERY]
+                found.update(conn.execute(query, {"b_keys": chunk}).all())
+        return found
+
+    def _save_fresh(
+        self, conn: Connection, statements: _ItemStatements, writes: Sequence[ItemWrite]
+    ) -> dict[int, SaveResult]:
+        """Insert new items that start their own entries; by ``id(write)``, those inserted."""
+        rows = []
+        for write in writes:
+            ident = item_id(write.item.key)
+            rows.append({
+                "id": ident, "key": write.item.key, "first_seen": write.now,
+                "updated": write.now, "cluster_id": ident,
+                **item_row(write.item), **dedup_columns(write.dedup),
+            })  # fmt: skip
+        inserted = {row.id for row in conn.execute(statements.insert, rows)}
+        mine = [(w, r["id"]) for w, r in zip(writes, rows, strict=True) if r["id"] in inserted]
+        if not mine:
+            return {}
+        now = mine[0][0].now
+        placed = start_clusters(
+            conn,
+            self,
+            [(str(ident), w.dedup, w.item.relevance.relevant) for w, ident in mine],
+            now=now,
+        )
+        done: dict[int, SaveResult] = {}
+        for (write, _), (cluster, new) in zip(mine, placed, strict=True):
+            result = SaveResult(cluster, "created" if new else "updated", new_item=True)
+            if write.on_change is not None:
+                write.on_change(conn, result)
+            done[id(write)] = result
+        return done
 
     def _item_statements(self) -> _ItemStatements:
         name = self.engine.dialect.name
