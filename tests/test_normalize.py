@@ -9,6 +9,7 @@ import pytest
 from worker.model import Entry
 from worker.pipeline.normalize import canonical_url, hint_date, normalize, strip_debris
 from worker.pipeline.text import detect_language, fold
+from worker.sources.parse import parse_feed
 
 NOW = datetime(2025, 1, 15, tzinfo=UTC)
 
@@ -130,3 +131,17 @@ def test_title_is_derived_from_first_sentence_and_trimmed() -> None:
     doc = normalize(_entry(long), now=NOW)
     assert doc.title.startswith("The very very")
     assert len(doc.title) <= 141 and doc.title.endswith("…")
+
+
+def test_html_a_feed_parser_sanitized_is_not_cleaned_again_and_other_html_is() -> None:
+    rss = (
+        b'<rss version="2.0"><channel><title>t</title><item><guid>1</guid>'
+        b"<link>https://x.example/a</link><title>A</title><description>"
+        b"&lt;p&gt;Smart factory course&lt;script&gt;x()&lt;/script&gt;&lt;/p&gt;"
+        b"</description></item></channel></rss>"
+    )
+    (entry,) = parse_feed(rss, "https://x.example/feed").entries
+    assert entry.sanitized and "<script" not in entry.content
+    assert normalize(entry, now=NOW).html == entry.content
+    raw = _entry("<p>Course<script>x()</script></p>", ctype="text/html")
+    assert not raw.sanitized and "<script" not in normalize(raw, now=NOW).html

@@ -16,7 +16,7 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One raw document or feed entry, as its source read it; nothing cleaned yet."""
+    """One raw document or feed entry, as its source read it (HTML from a feed is sanitized)."""
 
     #: The source's key: ``seed:<path relative to the seed folder>`` or the feed URL.
     source: str
@@ -36,6 +36,8 @@ class Entry:
     published: datetime | None = None
     #: Language the source declares (``xml:lang``, ``<language>``), if any.
     language: str | None = None
+    #: ``content`` is HTML that nh3 cleaned already (feed entries): not cleaned again.
+    sanitized: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -354,18 +354,21 @@ def _title_and_body(entry: Entry, text: str, heading: str | None, now: datetime)
 # ---------------------------------------------------------------------- main
 
 
-def _summary(entry: Entry, text: str, content_text: str) -> str:
+def _summary(entry: Entry, text: str, content_folded: str) -> str:
     """The entry's own summary as text, else the body's first lines, shortened.
 
-    ``content_text``: the entry's content as text, reused when the summary is the content.
+    ``content_folded``: the entry's content as folded text, reused when the summary
+    is the content (an RSS description is both).
     """
     if entry.summary and entry.summary.strip():
-        source = entry.summary
-        if source == entry.content:
-            source = content_text
-        elif "<" in source:
-            source = html_to_text(source)[0]
-        return shorten(" ".join(fold(source).split()), SUMMARY_CHARS)
+        if entry.summary == entry.content:
+            folded = content_folded
+        else:
+            source = entry.summary
+            if "<" in source:
+                source = html_to_text(source)[0]
+            folded = fold(source)
+        return shorten(" ".join(folded.split()), SUMMARY_CHARS)
     return shorten(" ".join(text.split("\n")[:3]), SUMMARY_CHARS)
 
 
@@ -378,11 +381,18 @@ def _published(entry: Entry, fragments: list[str], text: str, now: datetime) -> 
     return datetime(found.year, found.month, found.day, tzinfo=UTC) if found else None
 
 
+def _republished_html(entry: Entry, body: str, is_html: bool) -> str:
+    if not is_html:
+        return text_to_html(body)
+    return entry.content if entry.sanitized else sanitize_html(entry.content)
+
+
 def normalize(entry: Entry, *, now: datetime) -> Document:
     """Clean ``entry`` into a Document; see the module docstring for what that means."""
     is_html = "html" in (entry.content_type or "").lower()
     raw, heading = html_to_text(entry.content) if is_html else (entry.content, None)
-    text, fragments = strip_debris(fold(raw))
+    folded = fold(raw)
+    text, fragments = strip_debris(folded)
     title, body = _title_and_body(entry, text, heading, now)
     lang = detect_language(f"{title}\n{body}") or (entry.language or "en")[:2].lower()
     return Document(
@@ -391,8 +401,8 @@ def normalize(entry: Entry, *, now: datetime) -> Document:
         link=canonical_url(entry.link),
         title=title,
         text=body,
-        html=sanitize_html(entry.content) if is_html else text_to_html(body),
-        summary=_summary(entry, body, raw),
+        html=_republished_html(entry, body, is_html),
+        summary=_summary(entry, body, folded),
         published=_published(entry, fragments, text, now),
         lang=lang,
         date_hint=" ".join(fragments) or None,
