@@ -161,12 +161,12 @@ class _Bands:
         used = signatures[:, : self.bands * self.rows].astype(np.uint64)
         cells = used.reshape(n, self.bands, self.rows)
         h = np.zeros((n, self.bands), dtype=np.uint64)
-        with np.errstate(over="ignore"):
-            for r in range(self.rows):
-                h = (h ^ cells[:, :, r]) * _MIX_A
-            h ^= self._salt  # the same rows in two bands are different buckets
-            h = (h ^ (h >> np.uint64(31))) * _MIX_B
-        return h
+        # Array arithmetic wraps mod 2**64 without a warning (only scalar arithmetic warns),
+        # so no ``np.errstate``: entering one costs more than the hashing here.
+        for r in range(self.rows):
+            h = (h ^ cells[:, :, r]) * _MIX_A
+        h ^= self._salt  # the same rows in two bands are different buckets
+        return (h ^ (h >> np.uint64(31))) * _MIX_B
 
     def bulk(self, signatures: np.ndarray, items: np.ndarray) -> None:
         """Add many signatures at once (the load at start), in chunks to bound the temporaries."""
