@@ -7,7 +7,6 @@ command line on the embedded SQLite; these run them on both backends.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
@@ -117,8 +116,8 @@ def test_feeds_due_together_are_claimed_with_their_hosts_mixed(store: Store) -> 
     assert len({f.url.split("/")[2] for f in batch}) >= 4
 
 
-def test_the_spread_migration_gives_existing_feeds_distinct_numbers(tmp_path: Path) -> None:
-    engine = connect(f"sqlite:///{tmp_path / 'old.db'}")
+def test_the_spread_migration_gives_existing_feeds_distinct_numbers(db_url: str) -> None:
+    engine = connect(db_url)
     config = Config(str(MIGRATIONS_INI))
     with engine.begin() as conn:
         config.attributes["connection"] = conn
