@@ -110,13 +110,14 @@ def test_new_items_written_together_end_where_one_at_a_time_would_put_them(
     earlier = store.save_items([ItemWrite(make_item("p"), NOW, plan("url:p"))])[0]
     a, b, c = make_item("a"), make_item("b"), make_item("c")
     d = make_item("d", relevant=False)
+    at = [NOW + timedelta(seconds=n) for n in range(1, 7)]
     writes = [
-        ItemWrite(a, NOW, plan("url:a")),
-        ItemWrite(b, NOW, plan("url:p")),  # a key the earlier entry owns: joins it
-        ItemWrite(c, NOW, plan("url:a")),  # a key ``a`` took just before: joins ``a``
-        ItemWrite(d, NOW, plan("url:a")),  # irrelevant: owns no key, an entry of its own
-        ItemWrite(a, NOW, plan("url:a")),  # the same item twice in one feed
-        ItemWrite(make_item("p"), NOW, plan("url:p")),  # said new, but stored already
+        ItemWrite(a, at[0], plan("url:a")),
+        ItemWrite(b, at[1], plan("url:p")),  # a key the earlier entry owns: joins it
+        ItemWrite(c, at[2], plan("url:a")),  # a key ``a`` took just before: joins ``a``
+        ItemWrite(d, at[3], plan("url:a")),  # irrelevant: owns no key, an entry of its own
+        ItemWrite(a, at[4], plan("url:a")),  # the same item twice in one feed
+        ItemWrite(make_item("p"), at[5], plan("url:p")),  # said new, but stored already
     ]
     fresh = {w.item.key for w in writes} if together else set()
     results = store.save_items(writes, fresh=fresh)
@@ -131,5 +132,11 @@ def test_new_items_written_together_end_where_one_at_a_time_would_put_them(
         (earlier.id, "unchanged", False),
     ]
     assert store.count_items() == 5 and store.count_clusters() == 3
+    entries = {e.id: (e.first_seen, e.updated) for e in store.items(relevant_only=False)}
+    assert entries == {
+        earlier.id: (NOW, at[1]),  # a joining report is a change
+        ident["a"]: (at[0], at[2]),
+        ident["d"]: (at[3], at[3]),
+    }
     hashes = store.stored_hashes([a.key, d.key, "https://example.org/feed#guid:none"])
     assert hashes == {a.key: a.content_hash, d.key: d.content_hash}

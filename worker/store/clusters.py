@@ -83,12 +83,10 @@ def join_cluster(
 def start_clusters(
     conn: Connection,
     store: StoreBase,
-    starts: Sequence[tuple[str, DedupPlan | None, bool]],
-    *,
-    now: datetime,
+    starts: Sequence[tuple[str, DedupPlan | None, bool, datetime]],
 ) -> list[tuple[str, bool]]:
-    """``join_cluster`` for several new items (ident, plan, relevant) that the dedup stage
-    found no cluster for, in order, with a few statements for all of them.
+    """``join_cluster`` for several new items (ident, plan, relevant, now) that the dedup
+    stage found no cluster for, in order, with a few statements for all of them.
 
     Every key is claimed at once and their owners read at once; an item whose key
     another cluster owns joins that cluster as ``join_cluster`` would have it, and
@@ -97,7 +95,7 @@ def start_clusters(
     statements = _statements(store)
     claims = [
         {"key": key, "cluster_id": ident}
-        for ident, plan, relevant in starts
+        for ident, plan, relevant, _ in starts
         if relevant and plan is not None
         for key in plan.keys
     ]
@@ -108,7 +106,7 @@ def start_clusters(
         owners = dict(conn.execute(statements.owners, {"b_keys": every_key}).all())
     outcome: list[tuple[str, bool]] = []
     new_clusters: list[dict[str, object]] = []
-    for ident, plan, relevant in starts:
+    for ident, plan, relevant, now in starts:
         keys = plan.keys if plan is not None and relevant else ()
         taken = _taken(keys, owners, ident)
         if taken is None:

@@ -172,13 +172,8 @@ class ItemQueries(ClusterQueries):
         mine = [(w, r["id"]) for w, r in zip(writes, rows, strict=True) if r["id"] in inserted]
         if not mine:
             return {}
-        now = mine[0][0].now
-        placed = start_clusters(
-            conn,
-            self,
-            [(str(ident), w.dedup, w.item.relevance.relevant) for w, ident in mine],
-            now=now,
-        )
+        starts = [(str(ident), w.dedup, w.item.relevance.relevant, w.now) for w, ident in mine]
+        placed = start_clusters(conn, self, starts)
         done: dict[int, SaveResult] = {}
         for (write, _), (cluster, new) in zip(mine, placed, strict=True):
             result = SaveResult(cluster, "created" if new else "updated", new_item=True)
