@@ -86,6 +86,25 @@ def test_304s_and_error_pages_keep_their_connection_and_a_huge_error_body_does_n
     assert ports[11] != ports[10]  # the 1 MiB error body was not read: a new connection
 
 
+def test_a_rate_limit_whose_body_stalls_keeps_its_status_and_retry_after(
+    http_server: LocalServer,
+) -> None:
+    def stalling(handler: BaseHTTPRequestHandler) -> Response:
+        handler.wfile.write(
+            b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 120\r\n"
+            b"Content-Length: 1000\r\n\r\nslow down"
+        )
+        handler.wfile.flush()
+        time.sleep(3)  # the rest of the body never comes in time
+        raise ConnectionAbortedError("test: the body stalls")
+
+    http_server.routes["/stall"] = stalling
+    started = time.monotonic()
+    response = fetch(f"{http_server.url}/stall")
+    assert response.status_code == 429 and response.retry_after(NOW) is not None
+    assert time.monotonic() - started < 2.5
+
+
 def test_gzip_and_deflate_bodies_are_decoded(http_server: LocalServer) -> None:
     http_server.routes["/gz"] = Response(200, gzip.compress(RSS), {"Content-Encoding": "gzip"})
     raw = zlib.compressobj(wbits=-15)
@@ -252,6 +271,24 @@ def test_relative_links_in_html_point_where_they_did_on_the_page() -> None:
     unlinked = body.replace(b"<link>/news/2024/one.html</link>", b"")
     (seed,) = parse_feed(unlinked, "seed:a.xml").entries
     assert 'href="../two.html"' in seed.content
+
+
+def test_titles_are_text_and_xml_base_places_relative_links() -> None:
+    rss = (
+        b'<rss version="2.0"><channel><title>Feed &lt;i&gt;one&lt;/i&gt;</title><item>'
+        b"<guid>1</guid><title>&lt;b onmouseover=alert(1)&gt;Bold&lt;/b&gt; news</title>"
+        b"<description>x</description></item></channel></rss>"
+    )
+    result = parse_feed(rss, "https://news.example/rss")
+    assert result.title == "Feed one" and result.entries[0].title == "Bold news"
+    atom = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://ex.example/blog/">'
+        b'<title>t</title><entry><id>1</id><title>x</title><link href="2024/05/post.html"/>'
+        b'<content type="html">&lt;img src="img/a.png"&gt;</content></entry></feed>'
+    )
+    (entry,) = parse_feed(atom, "https://ex.example/feed.xml").entries
+    assert entry.link == "https://ex.example/blog/2024/05/post.html"
+    assert 'src="https://ex.example/blog/img/a.png"' in entry.content
 
 
 def test_parse_refuses_a_string() -> None:

@@ -24,6 +24,7 @@ This module does not fetch and does not store.
 from __future__ import annotations
 
 import calendar
+import html as html_lib
 import json
 import time
 from collections.abc import Mapping
@@ -113,7 +114,7 @@ def parse_feed(data: bytes, source: str, headers: Mapping[str, str] | None = Non
         error = "parse: not a feed (no RSS, Atom or JSON Feed found)"
     return ParseResult(
         entries,
-        str(parsed.feed.get("title", "")),
+        _plain_text(parsed.feed.get("title"), parsed.feed.get("title_detail")) or "",
         error,
         _ttl(parsed.feed.get("ttl")),
         str(parsed.get("version") or ""),
@@ -229,18 +230,20 @@ def _entry(e: Any, source: str, feed_lang: str | None) -> Entry:
     # URL join on every element of the document).
     base = _base(source, e.get("link") or None)
     link = base if e.get("link") else None
-    content, content_type, lang = _body(e, base)
+    content, content_type, lang = _body(e, source, base)
     summary = e.get("summary") or None
-    if summary and (e.get("summary_detail") or {}).get("type", "") in HTML_TYPES:
+    summary_detail = e.get("summary_detail") or {}
+    if summary and summary_detail.get("type", "") in HTML_TYPES:
         # An RSS item with only a description has it as both body and summary.
-        raw_body = (e.get("content") or [e.get("summary_detail")])[0].get("value")
+        raw_body = (e.get("content") or [summary_detail])[0].get("value")
         same = summary == raw_body and content_type == "text/html"
-        summary = content if same else clean_html(summary, base)
+        where = _detail_base(summary_detail, source, base)
+        summary = content if same else clean_html(summary, where)
     return Entry(
         source=source,
         guid=e.get("id") or None,
         link=link,
-        title=e.get("title") or None,
+        title=_plain_text(e.get("title"), e.get("title_detail")),
         content=content,
         content_type=content_type,
         sanitized=content_type == "text/html",
@@ -250,14 +253,33 @@ def _entry(e: Any, source: str, feed_lang: str | None) -> Entry:
     )
 
 
-def _body(e: Any, base: str | None) -> tuple[str, str, str | None]:
+def _body(e: Any, source: str, base: str | None) -> tuple[str, str, str | None]:
     """The fullest body the entry has: ``content`` before ``summary``."""
     for detail in list(e.get("content") or []) + [e.get("summary_detail")]:
         if detail and detail.get("value"):
             if detail.get("type", "") in HTML_TYPES:
-                return clean_html(detail["value"], base), "text/html", detail.get("language")
+                cleaned = clean_html(detail["value"], _detail_base(detail, source, base))
+                return cleaned, "text/html", detail.get("language")
             return detail["value"], "text/plain", detail.get("language")
     return "", "text/plain", None
+
+
+def _detail_base(detail: Any, source: str, entry_base: str | None) -> str | None:
+    """The ``xml:base`` in force where the text was (read against the feed's URL), else
+    the entry's link: text copied from an article page links relative to that page."""
+    declared = detail.get("base") or ""
+    if not declared:
+        return entry_base
+    return urljoin(source, declared) if _is_web_url(source) else declared
+
+
+def _plain_text(value: object, detail: Any) -> str | None:
+    """A title as text: one declared as HTML loses its markup (it is a title, not a body)."""
+    if not isinstance(value, str) or not value:
+        return None
+    if (detail or {}).get("type", "") in HTML_TYPES:
+        value = html_lib.unescape(nh3.clean(value, tags=set()))
+    return value or None
 
 
 def _when(parsed: time.struct_time | None) -> datetime | None:
