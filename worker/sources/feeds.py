@@ -44,6 +44,8 @@ RATE_LIMITED = {429, 503}
 PERMANENT_REDIRECTS = {301, 308}
 #: Most bytes of an unwanted body (a 304's, an error page) read to keep the connection.
 DRAIN_BYTES = 64 * 1024
+#: Longest wait for such a body: a 304 has none, an error page arrives at once.
+DRAIN_SECONDS = 1.0
 #: Keep-alive connections kept per client, beyond those in use.
 KEEPALIVE_PER_CLIENT = 32
 
@@ -311,12 +313,20 @@ class Fetcher:
 
 
 async def _drain(response: httpx.Response, limit: int) -> None:
-    """Read and drop up to ``limit`` bytes; a longer body is left, and its connection closed."""
-    read = 0
-    async for raw in response.aiter_raw():
-        read += len(raw)
-        if read > limit:
-            return
+    """Read and drop up to ``limit`` bytes, briefly; a longer, slow or broken body is
+    left and its connection closed. The status stands either way."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return
+    try:
+        async with asyncio.timeout(DRAIN_SECONDS):
+            read = 0
+            async for raw in response.aiter_raw():
+                read += len(raw)
+                if read > limit:
+                    return
+    except (httpx.HTTPError, TimeoutError):
+        return
 
 
 async def _read_capped(response: httpx.Response, cap: int) -> tuple[bytes, int]:
