@@ -140,3 +140,39 @@ def test_new_items_written_together_end_where_one_at_a_time_would_put_them(
     }
     hashes = store.stored_hashes([a.key, d.key, "https://example.org/feed#guid:none"])
     assert hashes == {a.key: a.content_hash, d.key: d.content_hash}
+
+
+@pytest.mark.parametrize("together", [True, False])
+def test_an_item_joining_an_entry_claims_its_keys_before_the_items_after_it(
+    store: Store, together: bool
+) -> None:
+    # ``a`` joins the earlier entry (a fuzzy layer said so) and claims key K for it; ``b``
+    # has key K too but no plan (its facts conflicted): the key sends it to that entry.
+    earlier = store.save_items([ItemWrite(make_item("e"), NOW, DedupPlan(None, ("url:e",)))])[0]
+    a, b = make_item("a"), make_item("b")
+    writes = [
+        ItemWrite(a, NOW, DedupPlan(cluster=earlier.id, keys=("url:K",))),
+        ItemWrite(b, NOW, DedupPlan(cluster=None, keys=("url:K",))),
+        ItemWrite(make_item("c"), NOW, DedupPlan(cluster=None, keys=("url:c",))),
+    ]
+    fresh = {w.item.key for w in writes} if together else set()
+    results = store.save_items(writes, fresh=fresh)
+    assert [(r.id, r.change) for r in results] == [
+        (earlier.id, "updated"),
+        (earlier.id, "updated"),
+        (item_id(writes[2].item.key), "created"),
+    ]
+
+
+def test_an_item_rescored_relevant_brings_its_dedup_facts(store: Store) -> None:
+    item = make_item("r", relevant=False)
+    store.save_item(item, now=NOW, dedup=DedupPlan(None, ("url:r",), facts={}))
+    assert list(store.dedup_rows()) == []  # irrelevant: not in the dedup index
+    now_relevant = Item(
+        key=item.key, doc=item.doc, relevance=Relevance(True, 6.0, (), ("x",)),
+        event=item.event, content_hash=item.content_hash,
+    )  # fmt: skip
+    store.rescore_item(item_id(item.key), now_relevant, facts={"city": "Beijing"})
+    ((cluster, _, _, facts),) = store.dedup_rows()
+    assert cluster == item_id(item.key) and facts == {"city": "Beijing"}
+    assert [e.id for e in store.items(relevant_only=True)] == [cluster]

@@ -21,6 +21,7 @@ from worker.config import ConfigError, Settings, load_settings
 from worker.logs import setup_logging
 from worker.model import Entry
 from worker.pipeline import process
+from worker.pipeline.dedup import match_facts
 from worker.sources import seeds
 from worker.sources.decode import DecodeError
 from worker.sources.feeds import fetch_one
@@ -222,7 +223,8 @@ def cmd_rescore(settings: Settings, _args: argparse.Namespace) -> int:
         )
         item = process(entry, worker.profile, now=worker.clock())
         if item.relevance != stored.item.relevance or item.event != stored.item.event:
-            worker.store.rescore_item(stored.id, item)
+            facts = match_facts(item.doc, item.event).to_json()
+            worker.store.rescore_item(stored.id, item, facts=facts)
             changed += 1
     worker.publish()
     print(f"rescored: {changed} items changed")

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, bindparam, func, select, update
 from worker.model import Item, StoredItem, item_to_dict
 from worker.store.base import StoreBase
 from worker.store.clusters import (
+    KEYS_PER_QUERY,
     ClusterQueries,
     DedupPlan,
     dedup_columns,
@@ -27,8 +28,6 @@ from worker.store.tables import clusters, items
 ITEM_ID_NAMESPACE = uuid.UUID("6f1d6c36-3f5e-4c1e-9a53-1b9f0f3f5a10")
 
 Change = Literal["created", "updated", "unchanged"]
-#: Keys asked for in one query (SQLite allows 32,766 parameters, PostgreSQL 65,535).
-KEYS_PER_QUERY = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,29 +119,42 @@ class ItemQueries(ClusterQueries):
     ) -> list[SaveResult]:
         """Store several items in ONE transaction, each exactly as ``save_item`` stores it.
 
-        ``fresh``: keys the caller found not stored yet (``stored_hashes``). Those items
-        that start an entry of their own are written first, together, in a few
-        statements (``store.clusters.start_clusters``); an item stored meanwhile by
-        another worker goes the usual way. Then the others, one at a time, in order.
+        ``fresh``: keys the caller found not stored yet (``stored_hashes``). A run of
+        consecutive fresh items that start entries of their own is written together,
+        in a few statements (``store.clusters.start_clusters``); every other item,
+        and one stored meanwhile by another worker, is written alone. Either way the
+        items are written in their order, and each ends where ``save_item`` would put it.
         ``on_saved`` runs after each item is written, still inside the transaction.
         All or nothing: when any statement fails, none of the items is stored.
         """
         statements = self._item_statements()
-        together: list[ItemWrite] = []
+        results: list[SaveResult] = []
         first_of_key: set[str] = set()  # a key twice in one feed: the second is an update
-        for w in writes:
-            if w.item.key in fresh and w.item.key not in first_of_key:
-                first_of_key.add(w.item.key)
-                if w.dedup is None or w.dedup.cluster is None:
-                    together.append(w)
+        run: list[ItemWrite] = []
+
+        def finish(write: ItemWrite, result: SaveResult) -> None:
+            results.append(result)
+            if on_saved is not None:
+                on_saved(write, result)
+
+        def flush(conn: Connection) -> None:
+            done = self._save_fresh(conn, statements, run) if len(run) > 1 else {}
+            for write in run:
+                finish(write, done.get(id(write)) or self._save(conn, statements, write))
+            run.clear()
+
         with self.engine.begin() as conn:
-            done = self._save_fresh(conn, statements, together) if len(together) > 1 else {}
-            results: list[SaveResult] = []
             for write in writes:
-                result = done.get(id(write)) or self._save(conn, statements, write)
-                results.append(result)
-                if on_saved is not None:
-                    on_saved(write, result)
+                key = write.item.key
+                starts_alone = write.dedup is None or write.dedup.cluster is None
+                if key in fresh and key not in first_of_key and starts_alone:
+                    first_of_key.add(key)
+                    run.append(write)
+                    continue
+                first_of_key.add(key)
+                flush(conn)
+                finish(write, self._save(conn, statements, write))
+            flush(conn)
         return results
 
     def stored_hashes(self, keys: Iterable[str]) -> dict[str, str]:
@@ -235,10 +247,17 @@ class ItemQueries(ClusterQueries):
             write.on_change(conn, result)
         return result
 
-    def rescore_item(self, ident: str, item: Item) -> None:
-        """Replace an item's relevance and facts without touching its timestamps."""
+    def rescore_item(
+        self, ident: str, item: Item, *, facts: dict[str, Any] | None = None
+    ) -> None:
+        """Replace an item's relevance and facts without touching its timestamps.
+
+        ``facts``: the dedup stage's facts of the item (``DedupPlan.facts``), which the
+        dedup index is rebuilt from: an item that became relevant has them only now.
+        """
+        values = item_row(item) if facts is None else {**item_row(item), "facts": facts}
         with self.engine.begin() as conn:
-            conn.execute(update(items).where(items.c.id == ident).values(**item_row(item)))
+            conn.execute(update(items).where(items.c.id == ident).values(**values))
             # The entry is published when its primary is relevant.
             conn.execute(
                 update(clusters)
