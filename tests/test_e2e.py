@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import feedparser
@@ -14,6 +15,7 @@ from tests.conftest import (
     SEED_START,
     SEED_TITLE,
     run_worker,
+    worker_env,
 )
 
 
@@ -99,3 +101,20 @@ def test_an_unwritable_output_folder_fails_the_cycle(project_dir: Path) -> None:
     result = run_worker("once", cwd=project_dir)
     assert result.returncode == 1
     assert "feeds" in result.stderr.splitlines()[-1]
+
+
+def test_an_item_rescored_into_the_feed_gets_its_dedup_fingerprint(project_dir: Path) -> None:
+    # Stored while a strict profile drops it: kept as dropped, without a MinHash.
+    strict = worker_env(WORKER_RELEVANCE__THRESHOLD="1000")
+    assert run_worker("once", cwd=project_dir, env=strict).returncode == 0
+    atom = project_dir / "feeds" / "atom.xml"
+    assert feedparser.parse(atom.read_bytes()).entries == []
+
+    result = run_worker("rescore", cwd=project_dir)
+    assert result.returncode == 0, result.stderr
+    assert "rescored: 1 items changed" in result.stdout
+    (entry,) = feedparser.parse(atom.read_bytes()).entries
+    assert SEED_TITLE in entry.title
+    with sqlite3.connect(project_dir / "data" / "worker.db") as db:
+        ((signature, facts),) = db.execute("SELECT signature, facts FROM items").fetchall()
+    assert signature is not None and json.loads(facts)["city"] == "Beijing"

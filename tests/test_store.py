@@ -172,7 +172,9 @@ def test_an_item_rescored_relevant_brings_its_dedup_facts(store: Store) -> None:
         key=item.key, doc=item.doc, relevance=Relevance(True, 6.0, (), ("x",)),
         event=item.event, content_hash=item.content_hash,
     )  # fmt: skip
-    store.rescore_item(item_id(item.key), now_relevant, facts={"city": "Beijing"})
-    ((cluster, _, _, facts),) = store.dedup_rows()
+    plan = DedupPlan(None, (), b"\x01" * 256, 50, {"city": "Beijing"})
+    store.rescore_item(item_id(item.key), now_relevant, dedup=plan)
+    ((cluster, signature, shingles, facts),) = store.dedup_rows()
     assert cluster == item_id(item.key) and facts == {"city": "Beijing"}
+    assert signature == b"\x01" * 256 and shingles == 50
     assert [e.id for e in store.items(relevant_only=True)] == [cluster]

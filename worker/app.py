@@ -38,7 +38,7 @@ from worker.metrics import Metrics
 from worker.model import Entry, Item
 from worker.notify import DeliveryReport, Notifier
 from worker.pipeline import process
-from worker.pipeline.dedup import Fingerprint, fingerprint
+from worker.pipeline.dedup import Fingerprint, facts_only, fingerprint
 from worker.pipeline.dedup_index import DedupIndex, load_dedup_index
 from worker.pipeline.profile import Profile, load_profile
 from worker.publish import Snapshot, notify_hub, render_all, write_all
@@ -490,9 +490,10 @@ class Worker:
         ``fp``: the item's fingerprint when a parse process made it already.
         """
         index = self.dedup_index
+        relevant = item.relevance.relevant
         if fp is None or (fp.signature is not None and len(fp.signature) != index.num_perm):
-            fp = fingerprint(item, index.signer)
-        decision = index.decide(fp) if item.relevance.relevant else None
+            fp = fingerprint(item, index.signer) if relevant else facts_only(item)
+        decision = index.decide(fp) if relevant else None
         plan = DedupPlan(
             cluster=decision.cluster if decision else None,
             keys=fp.keys,

@@ -519,6 +519,11 @@ class Decision:
 _LAYER_ORDER: tuple[Layer, ...] = ("url", "text", "near", "event")
 
 
+def facts_only(item: Item) -> Fingerprint:
+    """The fingerprint of an item the dedup layers will not compare: its facts alone."""
+    return Fingerprint(keys=(), signature=None, shingles=0, facts=match_facts(item.doc, item.event))
+
+
 def fingerprint(item: Item, signer: Signer) -> Fingerprint:
     signature, shingles = signer.sign(item.doc.text)
     return Fingerprint(

@@ -247,15 +247,13 @@ class ItemQueries(ClusterQueries):
             write.on_change(conn, result)
         return result
 
-    def rescore_item(
-        self, ident: str, item: Item, *, facts: dict[str, Any] | None = None
-    ) -> None:
+    def rescore_item(self, ident: str, item: Item, *, dedup: DedupPlan | None = None) -> None:
         """Replace an item's relevance and facts without touching its timestamps.
 
-        ``facts``: the dedup stage's facts of the item (``DedupPlan.facts``), which the
-        dedup index is rebuilt from: an item that became relevant has them only now.
+        ``dedup``: the item's fingerprint as the dedup stage gives it (signature, facts),
+        which the dedup index is rebuilt from: a dropped item has none until it is kept.
         """
-        values = item_row(item) if facts is None else {**item_row(item), "facts": facts}
+        values = {**item_row(item), **dedup_columns(dedup)}
         with self.engine.begin() as conn:
             conn.execute(update(items).where(items.c.id == ident).values(**values))
             # The entry is published when its primary is relevant.
