@@ -38,7 +38,7 @@ from worker.metrics import Metrics
 from worker.model import Entry, Item
 from worker.notify import DeliveryReport, Notifier
 from worker.pipeline import process
-from worker.pipeline.dedup import Fingerprint, facts_only, fingerprint
+from worker.pipeline.dedup import Decision, Fingerprint, kept_fingerprint
 from worker.pipeline.dedup_index import DedupIndex, load_dedup_index
 from worker.pipeline.profile import Profile, load_profile
 from worker.publish import Snapshot, notify_hub, render_all, write_all
@@ -102,6 +102,18 @@ class CycleReport:
 def resolve_profile(settings: Settings) -> Profile:
     path = Path(settings.relevance.profile) if settings.relevance.profile else DEFAULT_PROFILE
     return load_profile(path, threshold=settings.relevance.threshold)
+
+
+def dedup_plan(fp: Fingerprint, decision: Decision | None = None) -> DedupPlan:
+    """What the store writes of an item's fingerprint and of the dedup stage's decision."""
+    return DedupPlan(
+        cluster=decision.cluster if decision else None,
+        keys=fp.keys,
+        signature=fp.signature.tobytes() if fp.signature is not None else None,
+        shingles=fp.shingles,
+        facts=fp.facts.to_json(),
+        reason=f"{decision.layer}: {decision.reason}" if decision else "",
+    )
 
 
 class Worker:
@@ -490,19 +502,10 @@ class Worker:
         ``fp``: the item's fingerprint when a parse process made it already.
         """
         index = self.dedup_index
-        relevant = item.relevance.relevant
         if fp is None or (fp.signature is not None and len(fp.signature) != index.num_perm):
-            fp = fingerprint(item, index.signer) if relevant else facts_only(item)
-        decision = index.decide(fp) if relevant else None
-        plan = DedupPlan(
-            cluster=decision.cluster if decision else None,
-            keys=fp.keys,
-            signature=fp.signature.tobytes() if fp.signature is not None else None,
-            shingles=fp.shingles,
-            facts=fp.facts.to_json(),
-            reason=f"{decision.layer}: {decision.reason}" if decision else "",
-        )
-        return plan, fp
+            fp = kept_fingerprint(item, index.signer)
+        decision = index.decide(fp) if item.relevance.relevant else None
+        return dedup_plan(fp, decision), fp
 
     def _log(self, report: SourceReport) -> None:
         level = logging.WARNING if report.status == "error" else logging.INFO

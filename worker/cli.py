@@ -16,18 +16,17 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from worker import __version__
-from worker.app import Worker, resolve_profile, utcnow
+from worker.app import Worker, dedup_plan, resolve_profile, utcnow
 from worker.config import ConfigError, Settings, load_settings
 from worker.logs import setup_logging
 from worker.model import Entry
 from worker.pipeline import process
-from worker.pipeline.dedup import fingerprint
+from worker.pipeline.dedup import kept_fingerprint
 from worker.sources import seeds
 from worker.sources.decode import DecodeError
 from worker.sources.feeds import fetch_one
 from worker.sources.parse import parse_feed
 from worker.store import connect, migrate
-from worker.store.clusters import DedupPlan
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 log = logging.getLogger("worker")
@@ -224,10 +223,8 @@ def cmd_rescore(settings: Settings, _args: argparse.Namespace) -> int:
         )
         item = process(entry, worker.profile, now=worker.clock())
         if item.relevance != stored.item.relevance or item.event != stored.item.event:
-            fp = fingerprint(item, worker.dedup_index.signer)
-            signature = fp.signature.tobytes() if fp.signature is not None else None
-            plan = DedupPlan(None, fp.keys, signature, fp.shingles, fp.facts.to_json())
-            worker.store.rescore_item(stored.id, item, dedup=plan)
+            fp = kept_fingerprint(item, worker.dedup_index.signer)
+            worker.store.rescore_item(stored.id, item, dedup=dedup_plan(fp))
             changed += 1
     worker.publish()
     print(f"rescored: {changed} items changed")

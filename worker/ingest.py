@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from worker.config import FetchSettings, ScheduleSettings
 from worker.model import Item
 from worker.pipeline import process
-from worker.pipeline.dedup import NUM_PERM, Fingerprint, Signer, facts_only, fingerprint
+from worker.pipeline.dedup import NUM_PERM, Fingerprint, Signer, kept_fingerprint
 from worker.pipeline.profile import Profile
 from worker.sources.feeds import FetchResponse
 from worker.sources.parse import parse_feed
@@ -76,10 +76,7 @@ def digest_feed(body: bytes, headers: Mapping[str, str], source: str, now: datet
     for entry in parsed.entries:
         try:
             item = process(entry, profile, now=now)
-            # Dropped items never meet the dedup index: their facts are kept (cheap), the
-            # MinHash is not (``worker rescore`` makes it if the item is kept later).
-            relevant = item.relevance.relevant
-            prints.append(fingerprint(item, signer) if relevant else facts_only(item))
+            prints.append(kept_fingerprint(item, signer))
             items.append(item)
         except Exception as e:  # one odd entry must not cost the feed its other entries
             failures.append(f"{type(e).__name__}: {e}")

@@ -519,8 +519,12 @@ class Decision:
 _LAYER_ORDER: tuple[Layer, ...] = ("url", "text", "near", "event")
 
 
-def facts_only(item: Item) -> Fingerprint:
-    """The fingerprint of an item the dedup layers will not compare: its facts alone."""
+def kept_fingerprint(item: Item, signer: Signer) -> Fingerprint:
+    """The fingerprint the worker keeps of ``item``: whole for an item relevance keeps;
+    facts alone (cheap) for one it drops, which never meets the dedup index
+    (``worker rescore`` makes the whole one if the item is kept later)."""
+    if item.relevance.relevant:
+        return fingerprint(item, signer)
     return Fingerprint(keys=(), signature=None, shingles=0, facts=match_facts(item.doc, item.event))
 
 

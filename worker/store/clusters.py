@@ -19,11 +19,9 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, select, update
 
 from worker.model import StoredItem, item_from_dict
-from worker.store.base import StoreBase
+from worker.store.base import StoreBase, pairs_by_keys
 from worker.store.tables import cluster_keys, clusters, items
 
-#: Keys asked for in one query (SQLite allows 32,766 parameters, PostgreSQL 65,535).
-KEYS_PER_QUERY = 500
 #: Rows read per round trip when the dedup index is rebuilt at start.
 LOAD_BATCH = 5000
 
@@ -73,7 +71,7 @@ def join_cluster(
     statements = _statements(store)
     if keys:
         conn.execute(statements.claim_key, [{"key": key, "cluster_id": proposed} for key in keys])
-        owners = _owners(conn, statements, keys)
+        owners = pairs_by_keys(conn, statements.owners, keys)
         taken = _taken(keys, owners, proposed)
         if taken is not None:
             if target is None:
@@ -105,7 +103,7 @@ def start_clusters(
     every_key = [str(c["key"]) for c in claims]
     if claims:
         conn.execute(statements.claim_key, claims)
-        owners = _owners(conn, statements, every_key)
+        owners = pairs_by_keys(conn, statements.owners, every_key)
     outcome: list[tuple[str, bool]] = []
     new_clusters: list[dict[str, object]] = []
     for ident, plan, relevant, now in starts:
@@ -119,22 +117,11 @@ def start_clusters(
             conn.execute(statements.new_cluster, new_clusters)
             new_clusters = []
         _hand_over(conn, keys, ident, taken)
-        owners = _owners(conn, statements, every_key)
+        owners = pairs_by_keys(conn, statements.owners, every_key)
         outcome.append(_attach(conn, store, ident, taken, relevant=relevant, now=now))
     if new_clusters:
         conn.execute(statements.new_cluster, new_clusters)
     return outcome
-
-
-def _owners(
-    conn: Connection, statements: _ClusterStatements, keys: Sequence[str]
-) -> dict[str, str]:
-    """key -> the cluster that owns it, of those of ``keys`` that are claimed."""
-    found: dict[str, str] = {}
-    for start in range(0, len(keys), KEYS_PER_QUERY):
-        chunk = list(keys[start : start + KEYS_PER_QUERY])
-        found.update(conn.execute(statements.owners, {"b_keys": chunk}).all())
-    return found
 
 
 def _taken(keys: Sequence[str], owners: dict[str, str], proposed: str) -> str | None:

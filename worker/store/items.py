@@ -12,9 +12,8 @@ from typing import Any, Literal
 from sqlalchemy import Connection, bindparam, func, select, update
 
 from worker.model import Item, StoredItem, item_to_dict
-from worker.store.base import StoreBase
+from worker.store.base import StoreBase, pairs_by_keys
 from worker.store.clusters import (
-    KEYS_PER_QUERY,
     ClusterQueries,
     DedupPlan,
     dedup_columns,
@@ -159,14 +158,9 @@ class ItemQueries(ClusterQueries):
 
     def stored_hashes(self, keys: Iterable[str]) -> dict[str, str]:
         """key -> content hash of those of ``keys`` that are stored."""
-        wanted = list(dict.fromkeys(keys))
-        found: dict[str, str] = {}
-        query = self._item_statements().hashes
         with self.engine.connect() as conn:
-            for start in range(0, len(wanted), KEYS_PER_QUERY):
-                chunk = wanted[start : start + KEYS_PER_QUERY]
-                found.update(conn.execute(query, {"b_keys": chunk}).all())
-        return found
+            query = self._item_statements().hashes
+            return pairs_by_keys(conn, query, list(dict.fromkeys(keys)))
 
     def _save_fresh(
         self, conn: Connection, statements: _ItemStatements, writes: Sequence[ItemWrite]
