@@ -106,6 +106,8 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
 )
 _NON_WORD = re.compile(r"[\W_]+")
+#: The ASCII bytes ``_NON_WORD`` removes (all but letters and digits), for bytes.translate.
+_NOT_ALNUM_BYTES = bytes(b for b in range(128) if not chr(b).isalnum())
 _EN_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 _YEAR = re.compile(r"^(?:19|20)\d{2}$")
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
@@ -161,6 +163,10 @@ def dedup_text(text: str) -> str:
     Whitespace, punctuation and line breaks differ between a page and its copy;
     the words do not.
     """
+    if text.isascii():
+        # Same result, an order of magnitude faster: for ASCII, casefold is lower and
+        # ``\W`` / ``_`` are exactly the bytes that are not letters or digits.
+        return text.lower().encode("ascii").translate(None, _NOT_ALNUM_BYTES).decode("ascii")
     return _NON_WORD.sub("", text.casefold())
 
 
@@ -193,12 +199,20 @@ def shingle_hashes(text: str) -> np.ndarray:
         return np.empty(0, dtype=np.uint32)
     codes = np.frombuffer(folded.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     n = len(codes) - SHINGLE_CHARS + 1
-    h = np.zeros(n, dtype=np.uint64)
     # 1_000_003 is the multiplier of CPython's old string hash; wraps mod 2**64 by design.
-    for j in range(SHINGLE_CHARS):
-        h = h * np.uint64(1_000_003) + codes[j : j + n]
+    # In place, on one array: h = ((c0*M + c1)*M + c2)... without a temporary per step.
+    h = codes[:n].copy()
+    for j in range(1, SHINGLE_CHARS):
+        h *= np.uint64(1_000_003)
+        h += codes[j : j + n]
     h ^= h >> np.uint64(29)
-    return np.unique((h & np.uint64(0xFFFFFFFF)).astype(np.uint32))
+    # Sorted distinct values, as np.unique gives, but several times faster on these
+    # sizes (np.unique hashes first, then sorts the distinct values anyway).
+    hashes = np.sort(h.astype(np.uint32))  # astype keeps the low 32 bits
+    distinct = np.empty(len(hashes), dtype=bool)
+    distinct[:1] = True
+    np.not_equal(hashes[1:], hashes[:-1], out=distinct[1:])
+    return hashes[distinct]
 
 
 #: MurmurHash3's 32-bit finalizer (shifts and multipliers), the pre-mix of datasketch's
@@ -237,7 +251,10 @@ class Signer:
         hv = hv ^ (hv >> s2)
         hv = hv * m2
         hv = hv ^ (hv >> s3)
-        signature = (hv[:, None] * self._a + self._b).min(axis=0)
+        # (num_perm, n) rather than (n, num_perm): the min then runs along contiguous rows.
+        permuted = np.multiply.outer(self._a, hv)
+        permuted += self._b[:, None]
+        signature = permuted.min(axis=1)
         return signature, int(len(hashes))
 
 

@@ -71,9 +71,14 @@ def fold(text: str) -> str:
     if not unicodedata.is_normalized("NFKC", text):  # a quick check; most English is
         text = unicodedata.normalize("NFKC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # ASCII text (most English pages) can only hold a space run as a tab or two
+    # spaces, and no CJK gap at all: the substring tests skip scanning every space.
+    ascii_only = text.isascii()
+    if not ascii_only or "\t" in text or "  " in text:
+        text = _SPACE_RUNS.sub(" ", text)
     # Neither pattern spans a line break, so each runs once over the whole text.
-    text = "\n".join(line.strip() for line in _SPACE_RUNS.sub(" ", text).split("\n"))
-    return _CJK_GAP.sub("", text)
+    text = "\n".join(line.strip() for line in text.split("\n"))
+    return text if ascii_only else _CJK_GAP.sub("", text)
 
 
 #: Runs of characters that are not CJK / not Latin letters: removing them and
@@ -84,12 +89,14 @@ _NOT_LETTER_BYTES = bytes(b for b in range(128) if not chr(b).isalpha())
 
 
 def cjk_count(text: str) -> int:
+    if text.isascii():  # O(1) in CPython, and most English text is
+        return 0
     return len(_NOT_CJK.sub("", text))
 
 
 def is_cjk(text: str) -> bool:
     """True when ``text`` contains any CJK character."""
-    return _CJK.search(text) is not None
+    return not text.isascii() and _CJK.search(text) is not None
 
 
 def detect_language(text: str) -> str | None:
