@@ -75,3 +75,39 @@ def test_a_failing_feed_is_recorded_and_the_others_go_on(
     assert reports[broken].status == "error" and "500" in (reports[broken].error or "")
     assert states[broken].error_count == 1 and "500" in (states[broken].last_error or "")
     assert reports[good].status == "ok" and reports[good].created == 2
+
+
+def test_a_feed_whose_items_the_database_refuses_is_recorded_and_its_batch_stored(
+    tmp_path: Path, postgres_url: str, http_server: LocalServer
+) -> None:
+    """PostgreSQL refuses an index entry over 2,704 bytes: a 3,000-character link fails
+    that feed's items for real. The feeds stored in the same batch are kept."""
+    good = serve_feed(http_server)
+    long_link = f"{http_server.url}/news/" + "x" * 3000
+    http_server.routes["/long.xml"] = Response(
+        200,
+        RSS.replace("{base}/news/2</link>", long_link + "</link>").format(
+            base=http_server.url
+        ).encode(),
+        {"Content-Type": "application/rss+xml"},
+    )
+    http_server.routes["/other.xml"] = Response(
+        200, RSS.replace("/news/", "/other/").format(base=http_server.url).encode(),
+        {"Content-Type": "application/rss+xml"},
+    )
+    refused, other = f"{http_server.url}/long.xml", f"{http_server.url}/other.xml"
+    settings = make_settings(
+        tmp_path, postgres_url, feeds=[{"url": good}, {"url": refused}, {"url": other}]
+    )
+    with Worker(settings) as worker:
+        reports = {r.source: r for r in worker.ingest_feeds()}
+        states = {f.url: f for f in worker.store.feeds()}
+        assert worker.store.count_items() == 4  # both good feeds' items, none of the refused
+    assert reports[refused].status == "error"
+    assert (reports[refused].error or "").startswith("store: ")
+    assert states[refused].error_count == 1 and states[refused].lease_until is None
+    assert "[SQL" not in (states[refused].last_error or "")  # the reason, not the statement
+    for url in (good, other):
+        # The two copies of one feed's text may join each other's entries: stored either way.
+        assert reports[url].status == "ok" and reports[url].created + reports[url].updated == 2
+        assert states[url].last_status == "ok"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from worker.model import Document, EventFacts, Item, Relevance
 from worker.store import Store, connect, migrate
 from worker.store.clusters import DedupPlan
+from worker.store.feeds import FeedUpdate
 from worker.store.items import ItemWrite, item_id
 
 NOW = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -178,3 +180,27 @@ def test_an_item_rescored_relevant_brings_its_dedup_facts(store: Store) -> None:
     assert cluster == item_id(item.key) and facts == {"city": "Beijing"}
     assert signature == b"\x01" * 256 and shingles == 50
     assert [e.id for e in store.items(relevant_only=True)] == [cluster]
+
+
+def test_writes_inside_one_transaction_commit_together_or_not_at_all(store: Store) -> None:
+    store.add_feed("https://example.org/feed")
+    update = FeedUpdate("ok", NOW, NOW + timedelta(hours=1), http_status=200, items_seen=2)
+    with store.transaction():
+        store.save_items([ItemWrite(make_item("a"), NOW), ItemWrite(make_item("b"), NOW)])
+        # Reads inside the block see its writes (a feed's look-up sees the feed before it).
+        assert set(store.stored_hashes([make_item("a").key, make_item("b").key])) == {
+            make_item("a").key, make_item("b").key,
+        }
+        # Another thread (the HTTP server, say) neither joins nor sees the open block.
+        with ThreadPoolExecutor(1) as other:
+            assert other.submit(store.count_items).result() == 0
+        store.record_feed_results([("https://example.org/feed", update)])
+    assert store.count_items() == 2
+    assert store.feeds()[0].items_seen == 2
+
+    with pytest.raises(RuntimeError), store.transaction():
+        store.save_item(make_item("c"), now=NOW)
+        store.record_feed_results([("https://example.org/feed", update)])
+        raise RuntimeError("the batch fails after its writes")
+    assert store.count_items() == 2  # "c" was rolled back with the rest of its batch
+    assert make_item("c").key not in store.stored_hashes([make_item("c").key])

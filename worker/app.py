@@ -46,7 +46,7 @@ from worker.sources import seeds
 from worker.sources.feeds import Fetcher, FetchResponse
 from worker.store import Store, connect, migrate
 from worker.store.clusters import DedupPlan
-from worker.store.feeds import FeedState
+from worker.store.feeds import FeedState, FeedUpdate
 from worker.store.items import ItemWrite, item_id
 
 log = logging.getLogger("worker")
@@ -60,9 +60,13 @@ PUBLISH_LEASE = timedelta(minutes=2)
 #: Feeds claimed at once, per slot of ``fetch.concurrency``: enough to keep every
 #: slot busy while the batch's slowest feeds finish.
 CLAIM_BATCH_PER_SLOT = 4
-#: Most checks the store thread records in one transaction of feed states: enough that a
-#: cycle of 304s costs a few commits, few enough that one batch never holds the lock long.
+#: Most checks the store thread records in one transaction: enough that a cycle of 304s
+#: costs a few commits, few enough that one batch never holds the lock long.
 STORE_BATCH = 200
+#: Most new items in one such transaction (a feed's items are never split): a batch of
+#: fresh feeds commits a few times a second, and the claim of the next feeds, which
+#: waits for the write lock on SQLite, never waits long.
+STORE_BATCH_ITEMS = 500
 
 
 def utcnow() -> datetime:
@@ -87,6 +91,11 @@ class Check(NamedTuple):
     response: FetchResponse
     digest: Digest | None
     now: datetime
+
+
+#: A check as the store thread recorded it: its outcome, the feed's new state, and the
+#: report of its items (``None`` when it had none to store).
+Decided = tuple[Check, str, FeedUpdate, SourceReport | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,10 +263,20 @@ class Worker:
         waiting: list[tuple[Check, asyncio.Future[SourceReport]]] = []
         storing: list[asyncio.Task[None]] = []
 
+        def next_batch() -> list[tuple[Check, asyncio.Future[SourceReport]]]:
+            size = items = 0
+            for check, _ in waiting:
+                if size == STORE_BATCH or (size and items >= STORE_BATCH_ITEMS):
+                    break
+                size += 1
+                items += len(check.digest.items) if check.digest else 0
+            batch = waiting[:size]
+            del waiting[:size]
+            return batch
+
         async def store_waiting() -> None:
             while waiting:
-                batch = waiting[:STORE_BATCH]
-                del waiting[: len(batch)]
+                batch = next_batch()
                 try:
                     reports = await loop.run_in_executor(
                         writer, self._record_checks, [c for c, _ in batch]
@@ -337,23 +356,25 @@ class Worker:
     def _record_checks(self, checks: Sequence[Check]) -> list[SourceReport]:
         """Store what several checks gave (runs on the store thread).
 
-        Each feed's items go in one transaction of their own (``Store.save_items``);
-        then every feed's new state goes in one transaction for the whole batch.
+        Every feed's items (and the webhook news of them) go in one transaction for the
+        whole batch, one commit instead of one per feed; then every feed's new state goes
+        in a short transaction of its own, so other workers' claims and syncs never wait
+        on the feeds table while items are written. A feed whose state was not recorded
+        is checked again once its claim runs out. When the batch's transaction fails (one
+        feed's items, or a deadlock with another worker), each feed is stored again in a
+        transaction of its own: the others are not lost with it, and a feed whose items
+        cannot be stored is recorded as failing, with the reason.
         """
-        decided = []
-        for check in checks:
-            feed, response, digest, now = check
-            policy = policy_for(feed, self.settings.fetch, self.settings.schedule)
-            decision = decide(feed, response, digest, policy=policy, now=now, jitter=self.jitter())
-            prints = digest.fingerprints if digest and decision.items is digest.items else ()
-            stored = (
-                self._store_items(feed.url, decision.items, prints) if decision.items else None
-            )
-            update = decision.update
-            if stored is not None:
-                update = dataclasses.replace(update, items_new=stored.created)
-            decided.append((check, decision.outcome, update, stored))
-        self.store.record_feed_results([(c.feed.url, update) for c, _, update, _ in decided])
+        try:
+            with self.store.transaction():
+                decided = self._decide_and_store(checks)
+        except Exception:
+            self._dedup = None  # it took items that were not committed: rebuilt on next use
+            decided = self._store_one_by_one(checks)
+        except BaseException:
+            self._dedup = None
+            raise
+        self.store.record_feed_results([(c.feed.url, u) for c, _, u, _ in decided])
         reports = []
         m = self.metrics
         for (feed, response, digest, _), outcome, update, stored in decided:
@@ -373,6 +394,37 @@ class Worker:
             self._log(report)
             reports.append(report)
         return reports
+
+    def _store_one_by_one(self, checks: Sequence[Check]) -> list[Decided]:
+        decided = []
+        for check in checks:
+            try:
+                decided.extend(self._decide_and_store([check]))
+            except Exception as e:
+                self._dedup = None
+                url = check.feed.url
+                reason = (str(e).splitlines() or [""])[0][:300]  # not the SQL and its values
+                failed = FetchResponse(url, url, None, error=f"store: {type(e).__name__}: {reason}")
+                failure = check._replace(response=failed, digest=None)
+                decided.extend(self._decide_and_store([failure]))
+        return decided
+
+    def _decide_and_store(self, checks: Sequence[Check]) -> list[Decided]:
+        """Each check's outcome and new feed state, its items stored (store thread)."""
+        decided = []
+        for check in checks:
+            feed, response, digest, now = check
+            policy = policy_for(feed, self.settings.fetch, self.settings.schedule)
+            decision = decide(feed, response, digest, policy=policy, now=now, jitter=self.jitter())
+            prints = digest.fingerprints if digest and decision.items is digest.items else ()
+            stored = (
+                self._store_items(feed.url, decision.items, prints) if decision.items else None
+            )
+            update = decision.update
+            if stored is not None:
+                update = dataclasses.replace(update, items_new=stored.created)
+            decided.append((check, decision.outcome, update, stored))
+        return decided
 
     def publish(self) -> list[str]:
         """Render every output from the store and write the files whose bytes changed.
@@ -433,7 +485,8 @@ class Worker:
     def _store_items(
         self, source: str, items: Iterable[Item], prints: Sequence[Fingerprint] = ()
     ) -> SourceReport:
-        """Store one source's items in one transaction (``Store.save_items``).
+        """Store one source's items in one transaction (``Store.save_items``), or in the
+        caller's ``Store.transaction()`` when it holds one.
 
         An item stored before with the same content is left as it is. Each other item's
         dedup plan is made in order, and a new relevant item joins the index at once, in

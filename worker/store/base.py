@@ -3,7 +3,9 @@ look-ups by a list of keys."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table
@@ -27,6 +29,50 @@ def pairs_by_keys(conn: Connection, query: Any, keys: Sequence[str]) -> dict[str
 class StoreBase:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # The transaction ``transaction()`` holds open, per thread: the HTTP server's
+        # reads and the scheduler's writes on other threads never see or join it.
+        self._joined = threading.local()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Make every write this thread does inside the block ONE transaction.
+
+        The store calls inside join it (``_begin``, ``_connect``) instead of committing
+        on their own: a batch of feeds commits once, and SQLite writes each page it
+        touches once per batch instead of once per feed. All or nothing.
+        """
+        if self._joined_connection() is not None:
+            yield  # already inside one: the outer block commits
+            return
+        with self.engine.begin() as conn:
+            self._joined.conn = conn
+            try:
+                yield
+            finally:
+                self._joined.conn = None
+
+    def _joined_connection(self) -> Connection | None:
+        conn: Connection | None = getattr(self._joined, "conn", None)
+        return conn
+
+    def _begin(self) -> AbstractContextManager[Connection]:
+        """A connection in a transaction: this thread's ``transaction()``, else a new one."""
+        return self._joined_or(self.engine.begin)
+
+    def _connect(self) -> AbstractContextManager[Connection]:
+        """A connection to read with; inside ``transaction()`` it sees that block's writes."""
+        return self._joined_or(self.engine.connect)
+
+    @contextmanager
+    def _joined_or(
+        self, open_connection: Callable[[], AbstractContextManager[Connection]]
+    ) -> Iterator[Connection]:
+        joined = self._joined_connection()
+        if joined is not None:
+            yield joined
+            return
+        with open_connection() as conn:
+            yield conn
 
     def _insert(self, table: Table) -> postgresql.Insert | sqlite.Insert:
         # Both dialects offer ON CONFLICT; "insert or keep" is then one atomic statement.

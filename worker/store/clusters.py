@@ -279,7 +279,7 @@ class ClusterQueries(StoreBase):
             .order_by(items.c.first_seen, items.c.id)
             .execution_options(yield_per=LOAD_BATCH)
         )
-        with self.engine.connect() as conn:
+        with self._connect() as conn:  # inside a batch's transaction: its writes too
             for cluster, signature, shingles, facts in conn.execute(query):
                 yield cluster, signature, shingles or 0, facts
 
@@ -288,7 +288,7 @@ class ClusterQueries(StoreBase):
         query = select(cluster_keys.c.key, cluster_keys.c.cluster_id).execution_options(
             yield_per=LOAD_BATCH
         )
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             yield from conn.execute(query)
 
     def cluster_of(self, item_ident: str) -> str | None:

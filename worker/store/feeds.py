@@ -216,7 +216,7 @@ class FeedQueries(StoreBase):
             params["b_url"] = url
             shape = tuple(f"{k}+" if isinstance(v, _Add) else k for k, v in values.items())
             groups.setdefault(shape, []).append(params)
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             for shape, rows in groups.items():
                 conn.execute(_update_statement(shape), rows)
 

@@ -142,7 +142,7 @@ class ItemQueries(ClusterQueries):
                 finish(write, done.get(id(write)) or self._save(conn, statements, write))
             run.clear()
 
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             for write in writes:
                 key = write.item.key
                 starts_alone = write.dedup is None or write.dedup.cluster is None
@@ -158,7 +158,7 @@ class ItemQueries(ClusterQueries):
 
     def stored_hashes(self, keys: Iterable[str]) -> dict[str, str]:
         """key -> content hash of those of ``keys`` that are stored."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             query = self._item_statements().hashes
             return pairs_by_keys(conn, query, list(dict.fromkeys(keys)))
 
