@@ -54,6 +54,14 @@ _MIX_B = np.uint64(0xBF58476D1CE4E5B9)
 
 
 @dataclass(frozen=True, slots=True)
+class _Probe:
+    """The hashes one fingerprint is looked up and filed under."""
+
+    keys: list[int]
+    bands: np.ndarray | None
+
+
+@dataclass(frozen=True, slots=True)
 class IndexRow:
     """One stored, relevant item as the index needs it (what the store reads at start)."""
 
@@ -215,6 +223,8 @@ class DedupIndex:
         self._events: dict[tuple[date, str], list[int]] = {}
         #: Interned frozensets and strings: most items share their topics and cities.
         self._interned: dict[object, object] = {}
+        #: The last fingerprint probed, and its hashes: an item is decided, then added.
+        self._last_probe: tuple[Fingerprint, _Probe] | None = None
 
     def __len__(self) -> int:
         return len(self._facts)
@@ -264,12 +274,24 @@ class DedupIndex:
             cluster, fp.facts, fp.shingles, has_signature=fp.signature is not None
         )
         no = self._item_cluster[item]
-        fresh = [h for h in map(key_hash, fp.keys) if self._exact.first(h) is None]
+        probe = self._probe(fp)
+        fresh = [h for h in probe.keys if self._exact.first(h) is None]
         if fresh:
             self._exact.add(fresh, no)
-        if fp.signature is not None:
+        if fp.signature is not None and probe.bands is not None:
             self._put_signature(self._sig_row[item], fp.signature)
-            self._bands.add(self._bands.hashes(fp.signature.reshape(1, -1))[0], item)
+            self._bands.add(probe.bands, item)
+
+    def _probe(self, fp: Fingerprint) -> _Probe:
+        last = self._last_probe
+        if last is not None and last[0] is fp:
+            return last[1]
+        bands = None
+        if fp.signature is not None:
+            bands = self._bands.hashes(fp.signature.reshape(1, -1))[0]
+        probe = _Probe([key_hash(key) for key in fp.keys], bands)
+        self._last_probe = (fp, probe)
+        return probe
 
     def _cluster(self, cluster: str) -> int:
         no = self._cluster_no.get(cluster)
@@ -323,13 +345,14 @@ class DedupIndex:
     def candidates(self, fp: Fingerprint) -> list[Candidate]:
         """The clusters each layer finds for ``fp``, in layer order (see ``pipeline.dedup``)."""
         found: list[Candidate] = []
-        for key in fp.keys:
-            no = self._exact.first(key_hash(key))
+        probe = self._probe(fp)
+        for key, hashed in zip(fp.keys, probe.keys, strict=True):
+            no = self._exact.first(hashed)
             if no is not None:
                 layer: Layer = "url" if key.startswith("url:") else "text"
                 found.append(Candidate(self._cluster_ids[no], layer, self._members_facts(no)))
-        if fp.signature is not None and self._sig_count:
-            found.extend(self._near(fp))
+        if fp.signature is not None and probe.bands is not None and self._sig_count:
+            found.extend(self._near(fp, probe.bands))
         if fp.facts.start and fp.facts.city:
             seen: set[int] = set()
             bucket = self._events.get((fp.facts.start, fp.facts.city), ())
@@ -340,9 +363,9 @@ class DedupIndex:
                     found.append(Candidate(self._cluster_ids[no], "event", self._members_facts(no)))
         return found
 
-    def _near(self, fp: Fingerprint) -> list[Candidate]:
+    def _near(self, fp: Fingerprint, bands: np.ndarray) -> list[Candidate]:
         assert fp.signature is not None
-        found = self._bands.query(self._bands.hashes(fp.signature.reshape(1, -1))[0])
+        found = self._bands.query(bands)
         if not found:
             return []
         # Vectorized over every bucket-mate: a flood of near-identical items costs
