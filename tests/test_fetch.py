@@ -313,3 +313,38 @@ def test_json_feed() -> None:
     assert result.error == "parse: 1 JSON Feed items were not objects"
     broken = parse_feed(b'{"version": "https://jsonfeed.org/version/1", "items": [', "x")
     assert broken.entries == () and "not valid JSON" in (broken.error or "")
+
+
+def test_a_digest_comes_back_from_a_parse_process_whole() -> None:
+    """Digests cross the process boundary pickled by their fields (``worker.ingest``)."""
+    import pickle
+
+    import numpy as np
+
+    from worker.app import resolve_profile
+    from worker.config import Settings
+    from worker.ingest import _init_parse_process, digest_feed
+
+    _init_parse_process(resolve_profile(Settings()))
+    body = RSS.replace(
+        b"<title>A</title>",
+        b"<title>Smart manufacturing training course in Suzhou, 2024-06-12</title>",
+    ).replace(
+        b"x&lt;script",
+        b"Engineers from forty plants practised MES and digital twins. " * 4 + b"&lt;script",
+    )
+    digest = digest_feed(body, {"content-type": "application/rss+xml"}, "https://e.org/f", NOW)
+    assert digest.items and digest.fingerprints
+    back = pickle.loads(pickle.dumps(digest, protocol=pickle.HIGHEST_PROTOCOL))
+    assert back.items == digest.items and type(back.items[0]) is type(digest.items[0])
+    assert (back.seen, back.title, back.error, back.ttl, back.weekly) == (
+        digest.seen,
+        digest.title,
+        digest.error,
+        digest.ttl,
+        digest.weekly,
+    )
+    for got, sent in zip(back.fingerprints, digest.fingerprints, strict=True):
+        assert (got.keys, got.shingles, got.facts) == (sent.keys, sent.shingles, sent.facts)
+        assert got.signature is not None and sent.signature is not None
+        assert np.array_equal(got.signature, sent.signature)
