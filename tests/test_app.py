@@ -111,3 +111,23 @@ def test_a_feed_whose_items_the_database_refuses_is_recorded_and_its_batch_store
         # The two copies of one feed's text may join each other's entries: stored either way.
         assert reports[url].status == "ok" and reports[url].created + reports[url].updated == 2
         assert states[url].last_status == "ok"
+
+
+def test_a_json_feed_with_nul_characters_is_stored_on_either_database(
+    tmp_path: Path, db_url: str, http_server: LocalServer
+) -> None:
+    body = (
+        b'{"version": "https://jsonfeed.org/version/1.1", "title": "J",'
+        b'"items": [{"id": "1\\u0000",'
+        b'"url": "https://example.org/1", "title": "Smart manufacturing training\\u0000 course",'
+        b'"content_text": "A smart manufacturing training course on digital twins and MES'
+        b' was held in Suzhou from 12 to 14 September 2024.\\u0000"}]}'
+    )
+    json_type = {"Content-Type": "application/feed+json"}
+    http_server.routes["/feed.json"] = Response(200, body, json_type)
+    settings = make_settings(tmp_path, db_url, feeds=[{"url": f"{http_server.url}/feed.json"}])
+    with Worker(settings) as worker:
+        (report,) = worker.ingest_feeds()
+        assert report.status == "ok" and report.created == 1
+        (stored,) = worker.store.items(relevant_only=False)
+    assert stored.item.doc.title == "Smart manufacturing training course"

@@ -315,6 +315,23 @@ def test_json_feed() -> None:
     assert broken.entries == () and "not valid JSON" in (broken.error or "")
 
 
+def test_json_feed_strings_lose_control_characters() -> None:
+    """JSON may escape any control character; XML cannot hold them and PostgreSQL
+    refuses NUL in text, so they are dropped (tab and line breaks stay)."""
+    body = (
+        b'{"version": "https://jsonfeed.org/version/1.1", "title": "J\\u0007",'
+        b'"items": [{"id": "a\\u0000b", "url": "https://x/\\u0000", "title": "T\\u0000itle",'
+        b'"content_text": "line\\u0000one\\tcol\\nline two\\u001b"},'
+        b'{"id": "\\u0000", "content_text": "x"}]}'
+    )
+    result = parse_feed(body, "http://x/feed.json")
+    one, two = result.entries
+    assert result.title == "J"
+    assert (one.guid, one.link, one.title) == ("ab", "https://x/", "Title")
+    assert one.content == "lineone\tcol\nline two"
+    assert two.guid is None  # nothing left of it
+
+
 def test_a_digest_comes_back_from_a_parse_process_whole() -> None:
     """Digests cross the process boundary pickled by their fields (``worker.ingest``)."""
     import pickle

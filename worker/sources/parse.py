@@ -49,6 +49,10 @@ TRANSFER_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}
 URL_ATTRIBUTES = {"href", "src", "cite", "poster"}
 #: RSS ``<ttl>`` is in minutes (RSS 2.0 specification, "ttl").
 TTL_UNIT_SECONDS = 60
+#: C0 control characters but tab, line feed and carriage return, to delete. A JSON
+#: string may hold any of them (``\u0000``), XML may not, no reader shows them, and
+#: PostgreSQL refuses NUL in text: an item holding one could never be stored.
+_CONTROLS = dict.fromkeys(c for c in range(32) if chr(c) not in "\t\n\r")
 
 
 def _buffer_expat_text() -> None:
@@ -167,7 +171,7 @@ def _json_entry(raw: dict[str, Any], source: str, feed_lang: str | None) -> Entr
     return Entry(
         source=source,
         # The spec says id is a string, but numbers are common in the wild.
-        guid=str(guid) if isinstance(guid, str | int) and str(guid) else None,
+        guid=_str(str(guid)) if isinstance(guid, str | int) else None,
         link=_str(raw.get("url")) or _str(raw.get("external_url")),
         title=_str(raw.get("title")),
         content=content,
@@ -180,7 +184,8 @@ def _json_entry(raw: dict[str, Any], source: str, feed_lang: str | None) -> Entr
 
 
 def _str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
+    """A JSON string without control characters; ``None`` for anything else or nothing left."""
+    return (value.translate(_CONTROLS) or None) if isinstance(value, str) else None
 
 
 def _iso_date(value: object) -> datetime | None:
