@@ -72,9 +72,10 @@ class FetchSettings(_Strict):
     concurrency: int = Field(50, ge=1)
     #: Feeds fetched at the same time from one host name (politeness, as Miniflux's per-host limit).
     per_host: int = Field(8, ge=1)
-    #: HTTP clients the fetches are spread over, by host; one asyncio client tops out
-    #: well below what the loopback can do (see bench/README.md).
-    clients: int = Field(4, ge=1, le=64)
+    #: HTTP clients the hosts are dealt out to: one asyncio client tops out well below
+    #: what the loopback can do, and checks every connection it holds on each request
+    #: (see bench/README.md).
+    clients: int = Field(16, ge=1, le=64)
     #: Processes that parse feeds; 0 means one per core.
     parse_workers: int = Field(0, ge=0)
     #: Adapt each feed's interval to how often it publishes, within [min_interval, max_interval].

@@ -213,6 +213,7 @@ class Fetcher:
         self.settings = settings
         self._global = asyncio.Semaphore(settings.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._host_clients: dict[str, httpx.AsyncClient] = {}
         timeout = httpx.Timeout(
             settings.read_timeout,
             connect=settings.connect_timeout,
@@ -257,8 +258,15 @@ class Fetcher:
             await client.aclose()
 
     def _client_for(self, host: str) -> httpx.AsyncClient:
-        # The same host always goes to the same client, so its keep-alive connections are reused.
-        return self._clients[zlib.crc32(host.encode()) % len(self._clients)]
+        # The same host always goes to the same client, so its keep-alive connections are
+        # reused; hosts are dealt out in turn, so no client holds two while one holds none.
+        # A client checks every connection it holds on each request (httpcore's pool), so
+        # few hosts per client keeps that cost flat.
+        client = self._host_clients.get(host)
+        if client is None:
+            client = self._clients[len(self._host_clients) % len(self._clients)]
+            self._host_clients[host] = client
+        return client
 
     async def fetch(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
