@@ -249,6 +249,9 @@ def start(root: Path, command: str, index: int, environ: dict[str, str]) -> Proc
             stdout=handle,
             stderr=handle,
             text=True,
+            # Its own process group: a kill takes its parse processes too, as a crashed
+            # container's would go, and none is left running after the test.
+            start_new_session=True,
         )
     return Process(popen, log)
 
@@ -388,7 +391,7 @@ def test_a_process_killed_mid_cycle_loses_nothing(
 
         wait_for(mid_cycle, 40, "the first items to be stored", processes)
         victim = max(processes, key=Process.feed_lines)
-        os.kill(victim.popen.pid, signal.SIGKILL)
+        os.killpg(victim.popen.pid, signal.SIGKILL)
         victim.popen.wait(5)
         # Claimed and not yet recorded (a recorded check clears the lease), expired or not.
         held = {s.url for s in store.feeds() if s.lease_until is not None}
