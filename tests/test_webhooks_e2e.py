@@ -133,6 +133,7 @@ def start_worker(root: Path) -> subprocess.Popen[str]:
             stdout=subprocess.DEVNULL,
             stderr=log,
             text=True,
+            start_new_session=True,  # the kill below takes its parse processes too
         )
 
 
@@ -186,7 +187,7 @@ def test_sigkill_in_the_middle_of_deliveries_loses_nothing(project_dir: Path, db
         receiver = Receiver(port=port)
         receiver.reply = slow
         assert receiver.arrived.wait(30), "no delivery reached the receiver"
-        os.kill(worker.pid, signal.SIGKILL)
+        os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(5)
         in_flight = {r.webhook_id for r in receiver.received}
         killed.set()
