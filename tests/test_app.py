@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import feedparser
+from sqlalchemy import text
 
 from tests.conftest import SEED_FILE, LocalServer, Response, make_settings
 from worker.app import Worker
+from worker.pipeline.dedup import KEY_MAX_CHARS, exact_keys
 
 RSS = """<?xml version="1.0" encoding="utf-8"?>
 <rss version="2.0"><channel><title>Association news</title><link>{base}/</link>
@@ -77,40 +79,74 @@ def test_a_failing_feed_is_recorded_and_the_others_go_on(
     assert reports[good].status == "ok" and reports[good].created == 2
 
 
+#: A rule the test adds to the real database: it refuses any item titled with "REFUSE".
+REFUSING_TRIGGER = {
+    "sqlite": [
+        "CREATE TRIGGER refuse BEFORE INSERT ON items WHEN NEW.title LIKE '%REFUSE%'"
+        " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refuse_items() RETURNS trigger AS $$ BEGIN"
+        " IF NEW.title LIKE '%REFUSE%' THEN RAISE EXCEPTION 'refused by the test'; END IF;"
+        " RETURN NEW; END $$ LANGUAGE plpgsql",
+        "CREATE TRIGGER refuse BEFORE INSERT ON items"
+        " FOR EACH ROW EXECUTE FUNCTION refuse_items()",
+    ],
+}
+
+
 def test_a_feed_whose_items_the_database_refuses_is_recorded_and_its_batch_stored(
-    tmp_path: Path, postgres_url: str, http_server: LocalServer
+    tmp_path: Path, db_url: str, http_server: LocalServer
 ) -> None:
-    """PostgreSQL refuses an index entry over 2,704 bytes: a 3,000-character link fails
-    that feed's items for real. The feeds stored in the same batch are kept."""
+    """The database refuses one feed's items (a trigger, for real): that feed is recorded
+    as failing with the reason, and the feeds stored in the same batch are kept."""
     good = serve_feed(http_server)
-    long_link = f"{http_server.url}/news/" + "x" * 3000
-    http_server.routes["/long.xml"] = Response(
-        200,
-        RSS.replace("{base}/news/2</link>", long_link + "</link>").format(
-            base=http_server.url
-        ).encode(),
-        {"Content-Type": "application/rss+xml"},
-    )
-    http_server.routes["/other.xml"] = Response(
-        200, RSS.replace("/news/", "/other/").format(base=http_server.url).encode(),
-        {"Content-Type": "application/rss+xml"},
-    )
-    refused, other = f"{http_server.url}/long.xml", f"{http_server.url}/other.xml"
+    refused, other = f"{http_server.url}/refused.xml", f"{http_server.url}/other.xml"
+    variants = {"/refused.xml": ("Quarterly", "REFUSE"), "/other.xml": ("/news/", "/other/")}
+    for path, (old, new) in variants.items():
+        body = RSS.replace(old, new).format(base=http_server.url).encode()
+        http_server.routes[path] = Response(200, body, {"Content-Type": "application/rss+xml"})
     settings = make_settings(
-        tmp_path, postgres_url, feeds=[{"url": good}, {"url": refused}, {"url": other}]
+        tmp_path, db_url, feeds=[{"url": good}, {"url": refused}, {"url": other}]
     )
     with Worker(settings) as worker:
+        with worker.store.engine.begin() as conn:
+            for statement in REFUSING_TRIGGER[conn.dialect.name]:
+                conn.execute(text(statement))
         reports = {r.source: r for r in worker.ingest_feeds()}
         states = {f.url: f for f in worker.store.feeds()}
         assert worker.store.count_items() == 4  # both good feeds' items, none of the refused
     assert reports[refused].status == "error"
     assert (reports[refused].error or "").startswith("store: ")
+    assert "refused by the test" in (reports[refused].error or "")
     assert states[refused].error_count == 1 and states[refused].lease_until is None
     assert "[SQL" not in (states[refused].last_error or "")  # the reason, not the statement
     for url in (good, other):
         # The two copies of one feed's text may join each other's entries: stored either way.
         assert reports[url].status == "ok" and reports[url].created + reports[url].updated == 2
         assert states[url].last_status == "ok"
+
+
+def test_a_link_of_any_length_is_stored_on_either_database(
+    tmp_path: Path, db_url: str, http_server: LocalServer
+) -> None:
+    """Tracking links run long: 3,000 characters is stored as it is, and keyed by a hash."""
+    long_link = f"{http_server.url}/news/2?" + "&".join(f"p{n}=value{n}" for n in range(300))
+    assert len(long_link) > 3000
+    body = RSS.replace("{base}/news/2</link>", long_link + "</link>")
+    http_server.routes["/long.xml"] = Response(
+        200, body.format(base=http_server.url).encode(), {"Content-Type": "application/rss+xml"}
+    )
+    settings = make_settings(tmp_path, db_url, feeds=[{"url": f"{http_server.url}/long.xml"}])
+    with Worker(settings) as worker:
+        (report,) = worker.ingest_feeds()
+        assert report.status == "ok" and report.created == 2
+        stored = {s.item.doc.link: s.item for s in worker.store.items(relevant_only=False)}
+        assert long_link in stored
+        # Its keys are bounded (they are indexed); the link itself is whole.
+        keys = [stored[long_link].key, *exact_keys(stored[long_link].doc)]
+        assert all(len(key) <= KEY_MAX_CHARS for key in keys)
+        assert worker.store.stored_hashes([stored[long_link].key])
 
 
 def test_a_json_feed_with_nul_characters_is_stored_on_either_database(

@@ -68,6 +68,11 @@ MIN_SHINGLES = 40
 CONTAINMENT_MIN = 0.9
 #: Character-bigram Dice similarity of two titles that name the same event.
 CLOSE_TITLE = 0.7
+#: Longest key kept as it is (``bounded_key``); a longer one is its first
+#: ``KEY_HEAD_CHARS`` and a hash: under 1,000 bytes even in CJK, so within
+#: ``items.key`` (2,048) and any database's index entry.
+KEY_MAX_CHARS = 1000
+KEY_HEAD_CHARS = 200
 #: With overlapping organizers the titles must still be this alike: one
 #: organiser's two courses on the same day share organizers, not titles.
 WEAK_TITLE = 0.5
@@ -137,12 +142,21 @@ def _digest(*parts: str) -> str:
     return h.hexdigest()
 
 
+def bounded_key(key: str) -> str:
+    """``key`` itself, or when longer than ``KEY_MAX_CHARS`` its start and a hash of it
+    all: a key is only ever compared whole, and a database indexes bounded values
+    (PostgreSQL refuses an index entry over 2,704 bytes)."""
+    if len(key) <= KEY_MAX_CHARS:
+        return key
+    return f"{key[:KEY_HEAD_CHARS]}#sha256:{hashlib.sha256(key.encode('utf-8')).hexdigest()}"
+
+
 def entry_key(entry: Entry) -> str:
     """The exact identity of ``entry`` within its source (layer 1, see the module doc)."""
     if entry.guid:
-        return f"{entry.source}#guid:{entry.guid}"
+        return bounded_key(f"{entry.source}#guid:{entry.guid}")
     if entry.link:
-        return f"{entry.source}#link:{entry.link}"
+        return bounded_key(f"{entry.source}#link:{entry.link}")
     if entry.source.startswith(SEED_PREFIX):
         return entry.source
     return f"{entry.source}#hash:{_digest(entry.title or '', entry.content)[:32]}"
@@ -178,7 +192,7 @@ def exact_keys(doc: Document) -> tuple[str, ...]:
     """
     keys: list[str] = []
     if doc.link and doc.link.startswith(("http://", "https://")):
-        keys.append(f"url:{doc.link}")
+        keys.append(bounded_key(f"url:{doc.link}"))
     text = dedup_text(doc.text)
     if len(text) - SHINGLE_CHARS + 1 >= MIN_SHINGLES:
         keys.append(f"text:{_digest(text)[:40]}")

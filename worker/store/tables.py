@@ -54,7 +54,7 @@ items = Table(
     Column("id", String(36), primary_key=True),
     Column("key", String(2048), nullable=False, unique=True),
     Column("source", String(2048), nullable=False),
-    Column("link", String(2048)),
+    Column("link", Text),  # any length: migration 0008
     Column("title", Text, nullable=False),
     Column("lang", String(8), nullable=False),
     Column("published", UtcDateTime()),
