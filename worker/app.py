@@ -400,8 +400,7 @@ class Worker:
         for check in checks:
             try:
                 decided.extend(self._decide_and_store([check]))
-            except Exception as e:
-                self._dedup = None
+            except Exception as e:  # ``_store_items`` dropped the dedup index already
                 url = check.feed.url
                 reason = (str(e).splitlines() or [""])[0][:300]  # not the SQL and its values
                 failed = FetchResponse(url, url, None, error=f"store: {type(e).__name__}: {reason}")

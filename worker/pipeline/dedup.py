@@ -148,7 +148,7 @@ def bounded_key(key: str) -> str:
     (PostgreSQL refuses an index entry over 2,704 bytes)."""
     if len(key) <= KEY_MAX_CHARS:
         return key
-    return f"{key[:KEY_HEAD_CHARS]}#sha256:{hashlib.sha256(key.encode('utf-8')).hexdigest()}"
+    return f"{key[:KEY_HEAD_CHARS]}#sha256:{_digest(key)}"
 
 
 def entry_key(entry: Entry) -> str:

@@ -60,10 +60,6 @@ class ItemWrite:
     on_change: OnChange | None = None
 
 
-#: Called after each item of ``save_items`` is written, still inside the transaction.
-OnSaved = Callable[[ItemWrite, SaveResult], None]
-
-
 class _ItemStatements:
     """The statements of one save, built once per dialect: building and hashing a
     statement per item cost more than running it (SQLAlchemy caches the compiled
@@ -114,7 +110,6 @@ class ItemQueries(ClusterQueries):
         writes: Sequence[ItemWrite],
         *,
         fresh: AbstractSet[str] = frozenset(),
-        on_saved: OnSaved | None = None,
     ) -> list[SaveResult]:
         """Store several items in ONE transaction, each exactly as ``save_item`` stores it.
 
@@ -123,7 +118,6 @@ class ItemQueries(ClusterQueries):
         in a few statements (``store.clusters.start_clusters``); every other item,
         and one stored meanwhile by another worker, is written alone. Either way the
         items are written in their order, and each ends where ``save_item`` would put it.
-        ``on_saved`` runs after each item is written, still inside the transaction.
         All or nothing: when any statement fails, none of the items is stored.
         """
         statements = self._item_statements()
@@ -131,15 +125,10 @@ class ItemQueries(ClusterQueries):
         first_of_key: set[str] = set()  # a key twice in one feed: the second is an update
         run: list[ItemWrite] = []
 
-        def finish(write: ItemWrite, result: SaveResult) -> None:
-            results.append(result)
-            if on_saved is not None:
-                on_saved(write, result)
-
         def flush(conn: Connection) -> None:
             done = self._save_fresh(conn, statements, run) if len(run) > 1 else {}
             for write in run:
-                finish(write, done.get(id(write)) or self._save(conn, statements, write))
+                results.append(done.get(id(write)) or self._save(conn, statements, write))
             run.clear()
 
         with self._begin() as conn:
@@ -152,7 +141,7 @@ class ItemQueries(ClusterQueries):
                     continue
                 first_of_key.add(key)
                 flush(conn)
-                finish(write, self._save(conn, statements, write))
+                results.append(self._save(conn, statements, write))
             flush(conn)
         return results
 
