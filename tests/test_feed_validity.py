@@ -222,12 +222,10 @@ def test_calendar_round_trips_every_event(
         description = str(event["DESCRIPTION"])
         for url in sources(s):
             assert url in description
-        if facts.organizers:
-            assert event["ORGANIZER"].params["CN"] == facts.organizers[0]
-            for name in facts.organizers:
-                assert name in description
-        else:
-            assert "ORGANIZER" not in event
+        for name in facts.organizers:
+            assert name in description
+        # ORGANIZER is a cal-address calendar apps mail; we know names, not addresses.
+        assert "ORGANIZER" not in event
 
 
 def _in(prefix: str, lang: str) -> bool:

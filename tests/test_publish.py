@@ -22,7 +22,7 @@ from tests.publish_samples import (
 )
 from worker.config import PublishSettings
 from worker.publish import Snapshot, render_all, write_all
-from worker.publish.syndication import EPOCH, FeedMeta, render_atom
+from worker.publish.syndication import FeedMeta, render_atom
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SETTINGS = PublishSettings(base_url=BASE_URL)
@@ -51,9 +51,23 @@ def test_nothing_depends_on_the_time_of_publishing() -> None:
     assert atom.findtext(f"{ATOM}updated") == max(s.updated for s in entries).isoformat()
     rss = feedparser.parse(render_all(Snapshot(window=tuple(entries)), SETTINGS)["rss.xml"])
     assert rss.feed.updated_parsed[:6] == max(s.updated for s in entries).timetuple()[:6]
-    empty = etree.fromstring(render_atom([], SETTINGS, MAIN))
-    assert empty.findtext(f"{ATOM}updated") == EPOCH.isoformat()
-    assert b"lastBuildDate>Thu, 01 Jan 1970" in render_all(Snapshot(window=()), SETTINGS)["rss.xml"]
+
+
+
+def test_an_empty_feed_is_dated_by_its_store_not_1970() -> None:
+    """A variant with no entries takes the newest change of the window; an empty store
+    the day of publishing (stable within the day, so pollers still get 304)."""
+    entries = [s for s in sample_entries() if s.item.doc.lang == "en"]
+    outputs = render_all(Snapshot(window=tuple(entries), today=NOW.date()), SETTINGS)
+    zh = etree.fromstring(outputs["zh/atom.xml"])
+    assert zh.findall(f"{ATOM}entry") == []
+    assert zh.findtext(f"{ATOM}updated") == max(s.updated for s in entries).isoformat()
+    empty = render_all(Snapshot(window=(), today=NOW.date()), SETTINGS)
+    assert etree.fromstring(empty["atom.xml"]).findtext(f"{ATOM}updated") == (
+        "2024-05-20T00:00:00+00:00"
+    )
+    assert b"lastBuildDate>Mon, 20 May 2024 00:00:00 +0000" in empty["rss.xml"]
+    assert b"1970" not in empty["atom.xml"] + empty["rss.xml"]
 
 
 def test_entries_keep_the_given_order_newest_first() -> None:

@@ -13,10 +13,11 @@ Files, under the output folder (served at ``/feeds/…``, the page at ``/``)::
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from worker.config import PublishSettings
@@ -49,6 +50,15 @@ class Snapshot:
     #: changes when an event moves from one to the other.
     today: date | None = None
 
+    @property
+    def as_of(self) -> datetime | None:
+        """When the published entries last changed: an empty feed's ``updated``."""
+        if self.window:
+            return max(s.updated for s in self.window)
+        if self.today:
+            return datetime(self.today.year, self.today.month, self.today.day, tzinfo=UTC)
+        return None
+
 
 def variants(settings: PublishSettings) -> list[FeedMeta]:
     main = FeedMeta(prefix="", language=None, title=settings.title)
@@ -71,6 +81,7 @@ def render_all(
     outputs: dict[str, bytes] = {}
     events: dict[str, bytes] = {}
     for meta in variants(settings):
+        meta = dataclasses.replace(meta, as_of=snapshot.as_of)
         entries = [s for s in snapshot.window if _in_variant(s, meta)]
         p = meta.prefix
         outputs[p + "atom.xml"] = render_atom(entries, settings, meta)

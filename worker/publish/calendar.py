@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from icalendar import Calendar, Event, vCalAddress, vDuration
+from icalendar import Calendar, Event, vDuration
 
 from worker.config import PublishSettings
 from worker.model import StoredItem
@@ -53,10 +53,9 @@ def build_event(stored: StoredItem, settings: PublishSettings) -> Event | None:
     link = entry_link(stored, settings.base_url)
     event.add("url", link)
     event.add("description", _description(stored, link))
-    if facts.organizers:
-        # ORGANIZER is a cal-address (a URI, §3.8.4.3). We know the organizer's name, not
-        # their address; the URI is the announcement, where they can be reached.
-        event.add("organizer", vCalAddress(link), parameters={"CN": facts.organizers[0]})
+    # No ORGANIZER: it is a cal-address (§3.8.4.3) that calendar apps mail or show as a
+    # person to reply to, and we know the organizers' names, not their addresses. The
+    # names are in the DESCRIPTION.
     terms = categories(stored)
     if terms:
         event.add("categories", terms)

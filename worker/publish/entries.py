@@ -6,7 +6,9 @@ the HTML page); none of them reads the clock, the store or the disk.
 
 from __future__ import annotations
 
+import re
 from html import escape
+from urllib.parse import urlsplit
 
 import nh3
 
@@ -15,11 +17,37 @@ from worker.model import EventFacts, StoredItem
 #: BCP 47 tags for the languages the pipeline detects. A "mixed" document gets
 #: no tag of its own: it inherits the feed's, which is better than a guess.
 LANGUAGE_TAGS = {"zh": "zh", "en": "en"}
+#: The only schemes a published link may have: anything else (``javascript:``, ``data:``,
+#: ``vbscript:``…) would run in the reader's or the page's origin when followed.
+SAFE_SCHEMES = frozenset({"http", "https"})
+#: What a browser strips from a URL before reading its scheme (WHATWG URL parsing):
+#: tabs and newlines anywhere, C0 controls and spaces at either end.
+_URL_IGNORED = re.compile(r"[\t\n\r]")
+_C0_AND_SPACE = "".join(map(chr, range(0x21)))
+
+
+def safe_url(url: str | None) -> str | None:
+    """``url`` when it is an absolute http(s) URL with a host, else None.
+
+    Links come from the network and are hostile until checked: a browser runs
+    ``javascript:`` with a tab inside or a space before it too, so the check reads
+    the URL as a browser does before it looks at the scheme.
+    """
+    if not url:
+        return None
+    cleaned = _URL_IGNORED.sub("", url).strip(_C0_AND_SPACE)
+    try:
+        parts = urlsplit(cleaned)
+    except ValueError:  # an invalid IPv6 literal, say
+        return None
+    if parts.scheme.lower() not in SAFE_SCHEMES or not parts.hostname:
+        return None
+    return cleaned
 
 
 def entry_link(stored: StoredItem, base_url: str) -> str:
-    """The entry's own link, or its anchor on the index page when the source had none."""
-    return stored.item.doc.link or f"{base_url.rstrip('/')}/#item-{stored.id}"
+    """The entry's own link when it is a safe one, else its anchor on the index page."""
+    return safe_url(stored.item.doc.link) or f"{base_url.rstrip('/')}/#item-{stored.id}"
 
 
 def entry_title(stored: StoredItem) -> str:
@@ -33,13 +61,14 @@ def language_tag(stored: StoredItem) -> str | None:
 
 def sources(stored: StoredItem) -> list[str]:
     """Every report of the event: the primary link first, then the related ones, once each."""
-    links = [stored.item.doc.link] if stored.item.doc.link else []
-    return list(dict.fromkeys([*links, *stored.related]))
+    links = [stored.item.doc.link, *stored.related]
+    return list(dict.fromkeys(url for url in map(safe_url, links) if url))
 
 
 def related(stored: StoredItem) -> list[str]:
     """The further reports of the event, without the primary link."""
-    return [link for link in sources(stored) if link != stored.item.doc.link]
+    primary = safe_url(stored.item.doc.link)
+    return [link for link in sources(stored) if link != primary]
 
 
 def date_range(event: EventFacts) -> str | None:

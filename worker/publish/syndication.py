@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from html import escape
 
 from feedgen.feed import FeedGenerator
 from lxml import etree
@@ -41,8 +42,6 @@ from worker.publish.entries import (
     related,
 )
 
-#: The feed's ``updated`` when it has no entries: a fixed instant, not "now".
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ATOM_NS = "http://www.w3.org/2005/Atom"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 #: The name the extensions are registered under on the generator and its entries.
@@ -59,6 +58,15 @@ class FeedMeta:
     #: BCP 47 tag of the variant; None for the main feed (all languages).
     language: str | None
     title: str
+    #: The feed's ``updated`` when it has no entries of its own: when what it is cut
+    #: from last changed (``publish.render_all``), never the time of publishing.
+    as_of: datetime | None = None
+
+
+def _today() -> datetime:
+    """Midnight UTC today: an empty feed's date when nothing says when it last changed."""
+    now = datetime.now(UTC)
+    return datetime(now.year, now.month, now.day, tzinfo=UTC)
 
 
 def feed_url(settings: PublishSettings, meta: FeedMeta, name: str) -> str:
@@ -148,7 +156,7 @@ def build_generator(
     if meta.language:
         # RSS <language>, and xml:lang on the Atom <feed>.
         fg.language(meta.language)
-    newest = max((s.updated for s in stored), default=EPOCH)
+    newest = max((s.updated for s in stored), default=meta.as_of or _today())
     fg.updated(newest)
     fg.lastBuildDate(newest)
     for s in stored:
@@ -170,7 +178,9 @@ def build_generator(
         fe.published(s.first_seen)
         fe.updated(s.updated)
         if item.doc.summary:
-            fe.summary(item.doc.summary)
+            fe.summary(item.doc.summary)  # Atom: type="text"
+            # RSS readers render <description> as HTML: the plain-text summary is escaped.
+            fe.description(escape(item.doc.summary))
         fe.content(content_html(s), type="html")
         for term in categories(s):
             fe.category(term=term)
