@@ -113,3 +113,39 @@ def test_check_config_accepts_the_defaults(tmp_path: Path) -> None:
 
 def test_unknown_command_is_usage_error(tmp_path: Path) -> None:
     assert run_worker("frobnicate", cwd=tmp_path).returncode == 2
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, "http://localhost:8080"),
+        ({"WORKER_SERVER__PORT": "9090"}, "http://localhost:9090"),
+        ({"WORKER_SERVER__HOST": "127.0.0.1", "WORKER_SERVER__PORT": "81"}, "http://127.0.0.1:81"),
+        ({"WORKER_SERVER__HOST": "::1"}, "http://[::1]:8080"),
+        ({"WORKER_SERVER__PORT": "9090", "WORKER_PUBLISH__BASE_URL": "https://ev.example"},
+         "https://ev.example"),
+    ],
+)
+def test_base_url_follows_the_server_unless_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, environ: dict[str, str], expected: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert load_settings(environ=environ).publish.base_url == expected
+
+
+def test_the_committed_config_lets_links_follow_the_port() -> None:
+    root = Path(__file__).resolve().parent.parent
+    path = root / "config" / "worker.toml"
+    settings = load_settings(path, environ={"WORKER_SERVER__PORT": "9090"})
+    assert settings.publish.base_url == "http://localhost:9090"
+
+
+def test_every_link_follows_the_port(project_dir: Path) -> None:
+    done = run_worker("once", cwd=project_dir, env=worker_env(WORKER_SERVER__PORT="9090"))
+    assert done.returncode == 0, done.stderr
+    feeds = project_dir / "feeds"
+    for name in ("atom.xml", "rss.xml", "feed.json", "events.ics", "index.html"):
+        text = (feeds / name).read_text(encoding="utf-8")
+        assert "localhost:8080" not in text, name
+    assert 'href="http://localhost:9090/feeds/atom.xml"' in (feeds / "atom.xml").read_text()
+    assert "@localhost" in (feeds / "events.ics").read_text()

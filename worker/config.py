@@ -18,7 +18,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 DEFAULT_CONFIG_PATH = Path("config/worker.toml")
 ENV_PREFIX = "WORKER_"
@@ -57,6 +65,16 @@ class ScheduleSettings(_Strict):
 class ServerSettings(_Strict):
     host: str = "0.0.0.0"
     port: int = Field(8080, ge=0, le=65535)
+
+    @property
+    def own_url(self) -> str:
+        """The server's address as a browser on this machine reaches it."""
+        host = self.host
+        if host in ("", "0.0.0.0", "::"):  # every interface: this machine is localhost
+            host = "localhost"
+        elif ":" in host:
+            host = f"[{host}]"  # an IPv6 literal (RFC 3986 §3.2.2)
+        return f"http://{host}:{self.port}"
 
 
 class FetchSettings(_Strict):
@@ -113,7 +131,8 @@ class DedupSettings(_Strict):
 class PublishSettings(_Strict):
     title: str = "Smart-manufacturing training events"
     subtitle: str = "Courses, training series, workshops and seminars on smart manufacturing"
-    #: The public address the feeds are served at; used for self links and ids.
+    #: The public address the feeds are served at; used for self links and ids. Not set:
+    #: derived from ``[server]`` host and port (``Settings``), so links follow the port.
     base_url: str = "http://localhost:8080"
     #: How many of the newest entries a feed carries.
     window: int = Field(50, ge=1, le=10000)
@@ -256,6 +275,14 @@ class Settings(_Strict):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'worker.db'}"
+
+    @model_validator(mode="after")
+    def _base_url_follows_the_server(self) -> Settings:
+        """Without ``publish.base_url``, links point at the server's own address and port."""
+        if "base_url" not in self.publish.model_fields_set:
+            publish = self.publish.model_copy(update={"base_url": self.server.own_url})
+            object.__setattr__(self, "publish", publish)  # the model is frozen once built
+        return self
 
 
 def resolve_secret(reference: str, *, key: str, environ: Mapping[str, str] | None = None) -> str:
