@@ -20,16 +20,13 @@ from typing import Any
 
 from worker.model import Entry, Item
 from worker.pipeline import process
+from worker.pipeline.dedup import SEED_PREFIX
+from worker.sources.decode import DecodeError
+from worker.sources.seeds import DOCUMENT_TYPES, FEED_SUFFIXES, read_entries
 from worker.pipeline.profile import Profile
 
 #: The facts compared for documents labelled relevant.
 FACTS = ("start", "end", "city", "organizers")
-DOC_SUFFIXES = {
-    ".txt": "text/plain",
-    ".md": "text/plain",
-    ".html": "text/html",
-    ".htm": "text/html",
-}
 LABELS_FILE = "labels.toml"
 DOCS_DIR = "docs"
 
@@ -92,19 +89,16 @@ def load_corpus(corpus: Path) -> tuple[datetime, list[tuple[str, Entry, dict[str
     docs = labels.get("docs", {})
     out = []
     for path in sorted((corpus / DOCS_DIR).iterdir()):
-        if path.suffix not in DOC_SUFFIXES:
+        if path.suffix not in DOCUMENT_TYPES and path.suffix not in FEED_SUFFIXES:
             continue
         if path.stem not in docs:
             raise ValueError(f"{labels_path}: no label for {path.name} (key 'docs.{path.stem}')")
-        entry = Entry(
-            source=f"seed:{path.name}",
-            guid=None,
-            link=None,
-            title=None,
-            content=path.read_text(encoding="utf-8"),
-            content_type=DOC_SUFFIXES[path.suffix],
-        )
-        out.append((path.stem, entry, docs[path.stem]))
+        try:
+            entries = read_entries(SEED_PREFIX + path.name, path.suffix, path.read_bytes())
+        except (OSError, DecodeError) as e:
+            raise ValueError(f"{path}: {e}") from e
+        # A feed file labels what its first entry says.
+        out.append((path.stem, entries[0], docs[path.stem]))
     return now, out
 
 
