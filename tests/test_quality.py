@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from worker.evaluate import evaluate, load_corpus
+from worker.corpus import load_corpus
+from worker.evaluate import evaluate
 from worker.pipeline.profile import load_profile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,12 +20,10 @@ def quality():
 
 
 def test_corpus_shape() -> None:
-    _, docs = load_corpus(CORPUS)
-    relevant = [name for name, _, label in docs if label["relevant"]]
+    docs = load_corpus(CORPUS).docs
+    relevant = [d.name for d in docs if d.label["relevant"]]
     chinese = [
-        name
-        for name, entry, _ in docs
-        if any("\u4e00" <= c <= "\u9fff" for c in entry.content[:200])
+        d.name for d in docs if any("\u4e00" <= c <= "\u9fff" for c in d.entry.content[:200])
     ]
     assert len(docs) >= 60
     assert len(relevant) >= 25
@@ -55,12 +54,12 @@ def holdout_quality():
 
 
 def test_holdout_shape() -> None:
-    _, docs = load_corpus(HOLDOUT)
-    relevant = [name for name, _, label in docs if label["relevant"]]
+    docs = load_corpus(HOLDOUT).docs
+    relevant = [d.name for d in docs if d.label["relevant"]]
     chinese = [
-        name
-        for name, entry, _ in docs
-        if sum("\u4e00" <= c <= "\u9fff" for c in entry.content) > len(entry.content) // 4
+        d.name
+        for d in docs
+        if sum("\u4e00" <= c <= "\u9fff" for c in d.entry.content) > len(d.entry.content) // 4
     ]
     assert len(docs) >= 40
     assert len(relevant) * 2 >= len(docs) - 2

@@ -1,34 +1,37 @@
-"""Quality evaluation: run the pipeline over a labelled corpus and score it.
+"""Quality evaluation: run the pipeline over labelled corpora and score it.
 
-A corpus is a folder with ``labels.toml`` and a ``docs/`` folder of ``.txt``,
-``.md`` and ``.html`` files; each label is keyed by the file's stem (see
-``tests/corpus/labels.toml``). Relevance is scored as precision, recall and F1;
-the facts (start, end, city, organizers as a set) as accuracy over the
-documents labelled relevant. ``bench/quality.py`` prints the figures, the
-tests assert minimums on them, and a CLI can call :func:`evaluate` as well.
+Corpora are read by ``worker.corpus``.
+Figures: relevance precision, recall and F1; the facts (start, end, city,
+organizers as a set) as accuracy over the documents labelled relevant; the
+publication date as accuracy over the documents that label one.
 
-This module reads the corpus (I/O at the edge); the pipeline it runs stays pure.
+:func:`cross_corpus` gives the figures that matter: for each corpus in turn,
+the learned weights are fitted on all the *other* corpora and the left-out one
+is scored, so no figure comes from weights that saw its documents.
+
+This module reads corpora (I/O at the edge); the pipeline it runs stays pure.
 """
 
 from __future__ import annotations
 
-import tomllib
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from worker.model import Entry, Item
+from worker.corpus import Corpus, load_corpus
+from worker.model import Item
 from worker.pipeline import process
-from worker.pipeline.dedup import SEED_PREFIX
-from worker.sources.decode import DecodeError
-from worker.sources.seeds import DOCUMENT_TYPES, FEED_SUFFIXES, read_entries
 from worker.pipeline.profile import Profile
+from worker.train import fit_models
 
 #: The facts compared for documents labelled relevant.
 FACTS = ("start", "end", "city", "organizers")
-LABELS_FILE = "labels.toml"
-DOCS_DIR = "docs"
+#: "Confederation of Indian Industry (CII)": corpora disagree on whether a trailing
+#: acronym belongs to the name, so organizers are compared without it.
+_TRAILING_ACRONYM = re.compile(r"\s*[(（][A-Za-z0-9&.\- ]{2,12}[)）]\s*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +52,19 @@ class Quality:
     precision: float
     recall: float
     f1: float
-    #: Fact name -> share of relevant-labelled documents where it was right.
+    #: Fact name -> share of relevant-labelled documents where it was right;
+    #: "published" -> share of documents labelling a publication date.
     accuracy: dict[str, float]
     misses: tuple[Miss, ...] = field(default=())
+    #: How many documents each accuracy figure was computed over.
+    counts: dict[str, int] = field(default_factory=dict)
 
 
-def _organizer_key(names: list[str] | tuple[str, ...]) -> frozenset[str]:
-    return frozenset(" ".join(n.lower().split()) for n in names)
+def organizer_key(names: Sequence[str]) -> frozenset[str]:
+    """Organizers as compared: case and spacing folded, a trailing acronym dropped."""
+    return frozenset(
+        " ".join(_TRAILING_ACRONYM.sub("", n).lower().split()) for n in names if n.strip()
+    )
 
 
 def _facts(item: Item) -> dict[str, Any]:
@@ -64,7 +73,7 @@ def _facts(item: Item) -> dict[str, Any]:
         "start": event.start,
         "end": event.end,
         "city": event.city or "",
-        "organizers": _organizer_key(event.organizers),
+        "organizers": organizer_key(event.organizers),
     }
 
 
@@ -73,48 +82,37 @@ def _expected(label: dict[str, Any]) -> dict[str, Any]:
         "start": date.fromisoformat(label["start"]) if label.get("start") else None,
         "end": date.fromisoformat(label["end"]) if label.get("end") else None,
         "city": label.get("city", ""),
-        "organizers": _organizer_key(label.get("organizers", [])),
+        "organizers": organizer_key(label.get("organizers", [])),
     }
-
-
-def load_corpus(corpus: Path) -> tuple[datetime, list[tuple[str, Entry, dict[str, Any]]]]:
-    """The corpus clock and (name, entry, label) for every labelled document."""
-    labels_path = corpus / LABELS_FILE
-    try:
-        labels = tomllib.loads(labels_path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise ValueError(f"{labels_path}: cannot read the labels: {e}") from e
-    now = datetime.fromisoformat(labels.get("now", "2025-01-01T00:00:00+00:00"))
-    now = now if now.tzinfo else now.replace(tzinfo=UTC)
-    docs = labels.get("docs", {})
-    out = []
-    for path in sorted((corpus / DOCS_DIR).iterdir()):
-        if path.suffix not in DOCUMENT_TYPES and path.suffix not in FEED_SUFFIXES:
-            continue
-        if path.stem not in docs:
-            raise ValueError(f"{labels_path}: no label for {path.name} (key 'docs.{path.stem}')")
-        try:
-            entries = read_entries(SEED_PREFIX + path.name, path.suffix, path.read_bytes())
-        except (OSError, DecodeError) as e:
-            raise ValueError(f"{path}: {e}") from e
-        # A feed file labels what its first entry says.
-        out.append((path.stem, entries[0], docs[path.stem]))
-    return now, out
 
 
 def _ratio(a: int, b: int) -> float:
     return a / b if b else 0.0
 
 
-def evaluate(corpus: Path, profile: Profile) -> Quality:
+def _published_miss(name: str, item: Item, label: dict[str, Any]) -> Miss | None:
+    """None when the publication date is right; the miss otherwise."""
+    expected = date.fromisoformat(label["published"]) if label["published"] else None
+    got = item.doc.published.date() if item.doc.published else None
+    return None if got == expected else Miss(name, "published", expected, got)
+
+
+def evaluate(corpus: Corpus | Path, profile: Profile) -> Quality:
     """Run every document of ``corpus`` through the pipeline and compare with its label."""
-    now, docs = load_corpus(corpus)
+    if isinstance(corpus, Path):
+        corpus = load_corpus(corpus)
     tp = fp = fn = 0
-    right = dict.fromkeys(FACTS, 0)
-    labelled_relevant = 0
+    right = dict.fromkeys((*FACTS, "published"), 0)
+    counts = dict.fromkeys((*FACTS, "published"), 0)
     misses: list[Miss] = []
-    for name, entry, label in docs:
-        item = process(entry, profile, now=now, extract_all=True)
+    for labelled in corpus.docs:
+        name, label = labelled.name, labelled.label
+        item = process(labelled.entry, profile, now=corpus.now, extract_all=True)
+        if "published" in label:
+            counts["published"] += 1
+            miss = _published_miss(name, item, label)
+            right["published"] += miss is None
+            misses += [miss] if miss else []
         expected_relevant = bool(label.get("relevant"))
         got = item.relevance.relevant
         tp += got and expected_relevant
@@ -122,13 +120,13 @@ def evaluate(corpus: Path, profile: Profile) -> Quality:
         fn += expected_relevant and not got
         if got != expected_relevant:
             misses.append(
-                Miss(name, "relevant", expected_relevant, f"{got} ({item.relevance.score:.1f})")
+                Miss(name, "relevant", expected_relevant, f"{got} ({item.relevance.score:.2f})")
             )
         if not expected_relevant:
             continue
-        labelled_relevant += 1
         facts, expected = _facts(item), _expected(label)
         for fact in FACTS:
+            counts[fact] += 1
             if facts[fact] == expected[fact]:
                 right[fact] += 1
             else:
@@ -136,10 +134,21 @@ def evaluate(corpus: Path, profile: Profile) -> Quality:
     precision, recall = _ratio(tp, tp + fp), _ratio(tp, tp + fn)
     f1 = _ratio(int(2 * precision * recall * 1e9), int((precision + recall) * 1e9))
     return Quality(
-        documents=len(docs),
+        documents=len(corpus.docs),
         precision=precision,
         recall=recall,
         f1=f1,
-        accuracy={fact: _ratio(n, labelled_relevant) for fact, n in right.items()},
+        accuracy={fact: _ratio(right[fact], n) for fact, n in counts.items() if n},
         misses=tuple(misses),
+        counts=counts,
     )
+
+
+def cross_corpus(corpora: Sequence[Corpus], profile: Profile) -> dict[str, Quality]:
+    """Corpus name -> its figures with every learned weight fitted on the other corpora."""
+    out: dict[str, Quality] = {}
+    for left_out in corpora:
+        others = [c for c in corpora if c is not left_out]
+        models = fit_models(others, profile)
+        out[left_out.name] = evaluate(left_out, replace(profile, models=models))
+    return out

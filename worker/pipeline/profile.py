@@ -28,10 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from worker.pipeline.gazetteer import Gazetteer, parse_gazetteer
+from worker.pipeline.learn import LinearModel, models_from_json
 from worker.pipeline.terms import TermMatcher, compile_terms
 
 #: The gazetteer shipped with the package, used when the profile names none.
 DEFAULT_GAZETTEER = Path(__file__).parent / "data" / "gazetteer.json"
+#: The learned weights beside the profile, used when the profile names no file.
+DEFAULT_WEIGHTS = "weights.json"
 #: Tables of the profile that are not term-group axes.
 _RESERVED = frozenset({"axes", "negative", "event_names"})
 
@@ -76,6 +79,10 @@ class Profile:
     gazetteer: Gazetteer = field(default_factory=Gazetteer)
     #: ``event_heads`` compiled into one pattern.
     head_matcher: TermMatcher = field(default_factory=lambda: compile_terms(()))
+    #: Learned judgements by name ("relevance", "dates", "places"), from ``weights``.
+    models: dict[str, LinearModel] = field(default_factory=dict)
+    #: Where the learned weights were read from (and ``worker train`` writes them).
+    weights_path: Path | None = None
 
     def labels(self, axis: str) -> tuple[str, ...]:
         """The labels of the positive groups of ``axis``, in file order."""
@@ -165,6 +172,26 @@ def _load_gazetteer(data: dict[str, Any], path: Path) -> Gazetteer:
     return parse_gazetteer(raw, where=str(gaz_path))
 
 
+def weights_path(data: dict[str, Any], path: Path) -> Path:
+    """The weights file the profile names (relative to it), else ``weights.json`` beside it."""
+    name = data.get("weights", DEFAULT_WEIGHTS)
+    if not isinstance(name, str) or not name:
+        raise _bad(path, "weights", "must be a path relative to the profile")
+    return path.parent / name
+
+
+def _load_models(data: dict[str, Any], path: Path) -> tuple[dict[str, LinearModel], Path]:
+    """The learned models; a profile without a weights file judges by its terms alone."""
+    found = weights_path(data, path)
+    if not found.exists() and "weights" not in data:
+        return {}, found
+    try:
+        raw = json.loads(found.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise _bad(path, "weights", f"names an unreadable file {found}: {e}") from e
+    return models_from_json(raw, where=str(found)), found
+
+
 def load_profile(path: Path, *, threshold: float | None = None) -> Profile:
     """Read and compile the profile at ``path``; ``threshold`` overrides the file's."""
     try:
@@ -180,6 +207,7 @@ def load_profile(path: Path, *, threshold: float | None = None) -> Profile:
     if not isinstance(heads, list) or not all(isinstance(h, str) for h in heads):
         raise _bad(path, "event_names.heads", "must be a list of strings")
     file_threshold = _number(data.get("threshold", 0.0), path, "threshold")
+    models, found_weights = _load_models(data, path)
     name = data.get("name", path.stem)
     if not isinstance(name, str):
         raise _bad(path, "name", "must be a string")
@@ -198,4 +226,6 @@ def load_profile(path: Path, *, threshold: float | None = None) -> Profile:
         matcher=compile_terms(index),
         gazetteer=_load_gazetteer(data, path),
         head_matcher=compile_terms(h.lower() for h in heads),
+        models=models,
+        weights_path=found_weights,
     )
