@@ -48,8 +48,8 @@ def cpu_seconds(pid: int) -> float:
 
 
 def phase_worker(args: argparse.Namespace, urls: list[str]) -> dict[str, object]:
-    from worker.app import Worker
     from worker.config import Settings
+    from worker.jobs import Worker
 
     root = Path(tempfile.mkdtemp(prefix="bench-worker-"))
     settings = Settings.model_validate(
@@ -72,8 +72,7 @@ def phase_worker(args: argparse.Namespace, urls: list[str]) -> dict[str, object]
     second_s = time.perf_counter() - started
     clusters = worker.store.count_clusters(relevant_only=True)
     stored = worker.store.count_items()
-    pool = worker._pool
-    pids = list(pool._processes or {}) if pool is not None else []
+    pids = worker.parse_pool.pids()
     children = [vm_hwm_mib(p) for p in pids]
     parse_cpu = sum(cpu_seconds(p) for p in pids)
     worker.close()

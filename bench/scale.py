@@ -138,8 +138,8 @@ def serve_farm(args: argparse.Namespace) -> None:
 
 def child(args: argparse.Namespace) -> None:
     """One worker process: get ready, wait for "go" on stdin, run one ingest, report."""
-    from worker.app import Worker
     from worker.config import Settings
+    from worker.jobs import Worker
 
     urls = [feed_url(n, hosts=args.hosts, port=args.port) for n in range(args.feeds)]
     root = Path(tempfile.mkdtemp(prefix="bench-scale-"))

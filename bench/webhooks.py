@@ -94,9 +94,9 @@ def main() -> int:
     from worker.notify.plan import new_message_id, payload
     from worker.pipeline import process
     from worker.pipeline.profile import load_profile
+    from worker.records import NewDelivery
     from worker.store import Store, connect, migrate
     from worker.store.items import item_id
-    from worker.store.outbox import NewDelivery
 
     ctx = multiprocessing.get_context("spawn")
     port_q, ask_q, count_q = ctx.Queue(), ctx.Queue(), ctx.Queue()

@@ -8,7 +8,7 @@ import feedparser
 from sqlalchemy import text
 
 from tests.conftest import SEED_FILE, LocalServer, Response, make_settings
-from worker.app import Worker
+from worker.jobs import Worker
 from worker.pipeline.dedup import KEY_MAX_CHARS, exact_keys
 
 RSS = """<?xml version="1.0" encoding="utf-8"?>

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from worker.app import DEFAULT_PROFILE
+from worker.jobs import DEFAULT_PROFILE
 from worker.model import Entry, Item
 from worker.pipeline import process
 from worker.pipeline.dedup import Decision, fingerprint

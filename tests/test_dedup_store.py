@@ -11,14 +11,14 @@ import pytest
 
 from tests.conftest import free_port, make_settings, run_worker, worker_env
 from tests.test_dedup_pairs import ALL, NOW, THRESHOLD
-from worker.app import DEFAULT_PROFILE, Worker
+from worker.jobs import DEFAULT_PROFILE, Worker
 from worker.model import Item
 from worker.pipeline import process
 from worker.pipeline.dedup import fingerprint
 from worker.pipeline.dedup_index import DedupIndex, load_dedup_index
 from worker.pipeline.profile import load_profile
+from worker.records import DedupPlan
 from worker.store import Store, connect
-from worker.store.clusters import DedupPlan
 
 PAIRS = {p.name: p for p in ALL}
 LATER = NOW + timedelta(hours=2)

@@ -165,7 +165,7 @@ def test_metrics_count_fetches_items_and_feeds_in_error(
     tmp_path: Path, db_url: str, http_server: LocalServer
 ) -> None:
     from tests.conftest import make_settings
-    from worker.app import Worker
+    from worker.jobs import Worker
 
     base = http_server.url
 

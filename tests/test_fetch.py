@@ -15,7 +15,8 @@ import pytest
 from tests.conftest import LocalServer, Response
 from worker import USER_AGENT
 from worker.config import FetchSettings
-from worker.sources.feeds import Fetcher, FetchResponse, parse_retry_after
+from worker.headers import parse_retry_after
+from worker.sources.feeds import Fetcher, FetchResponse
 from worker.sources.parse import parse_feed
 
 RSS = (
@@ -333,16 +334,17 @@ def test_json_feed_strings_lose_control_characters() -> None:
 
 
 def test_a_digest_comes_back_from_a_parse_process_whole() -> None:
-    """Digests cross the process boundary pickled by their fields (``worker.ingest``)."""
+    """Digests cross the process boundary pickled by their fields (``jobs.parse_pool``)."""
     import pickle
 
     import numpy as np
 
-    from worker.app import resolve_profile
     from worker.config import Settings
-    from worker.ingest import _init_parse_process, digest_feed
+    from worker.jobs import resolve_profile
+    from worker.jobs.parse_pool import Digester
+    from worker.pipeline.dedup import NUM_PERM, Signer
 
-    _init_parse_process(resolve_profile(Settings()))
+    digester = Digester(resolve_profile(Settings()), Signer(NUM_PERM))
     body = RSS.replace(
         b"<title>A</title>",
         b"<title>Smart manufacturing training course in Suzhou, 2024-06-12</title>",
@@ -350,7 +352,7 @@ def test_a_digest_comes_back_from_a_parse_process_whole() -> None:
         b"x&lt;script",
         b"Engineers from forty plants practised MES and digital twins. " * 4 + b"&lt;script",
     )
-    digest = digest_feed(body, {"content-type": "application/rss+xml"}, "https://e.org/f", NOW)
+    digest = digester.digest(body, {"content-type": "application/rss+xml"}, "https://e.org/f", NOW)
     assert digest.items and digest.fingerprints
     back = pickle.loads(pickle.dumps(digest, protocol=pickle.HIGHEST_PROTOCOL))
     assert back.items == digest.items and type(back.items[0]) is type(digest.items[0])

@@ -149,7 +149,7 @@ def test_an_unchanged_store_writes_nothing(tmp_path: Path) -> None:
 
 
 def test_worker_publishes_a_window_of_the_newest(tmp_path: Path, db_url: str) -> None:
-    from worker.app import Worker
+    from worker.jobs import Worker
 
     settings = make_settings(tmp_path, db_url, publish=PublishSettings(base_url=BASE_URL, window=2))
     with Worker(settings, clock=lambda: NOW) as worker:
@@ -252,7 +252,7 @@ class Hub:
 
 
 def test_websub_hub_is_linked_and_pinged_after_a_change(tmp_path: Path) -> None:
-    from worker.app import Worker
+    from worker.jobs import Worker
 
     hub = Hub()
     try:
@@ -293,7 +293,7 @@ def test_websub_hub_is_linked_and_pinged_after_a_change(tmp_path: Path) -> None:
 
 
 def test_a_failing_hub_is_logged_not_fatal(tmp_path: Path, caplog: object) -> None:
-    from worker.app import Worker
+    from worker.jobs import Worker
     from worker.publish.websub import ping_hub
 
     hub = Hub(status=500)

@@ -32,7 +32,7 @@ from sqlalchemy import inspect
 
 from tests.conftest import SEED_FILE, free_port, make_settings, run_worker, worker_env
 from tests.webhook_receiver import TEST_SECRET, Receiver
-from worker.app import Worker
+from worker.jobs import Worker
 from worker.store import Store, connect, migrate
 
 pytestmark = pytest.mark.slow

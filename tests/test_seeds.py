@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SEED_FILE, make_settings
-from worker.app import Worker
+from worker.jobs import Worker
 from worker.sources.decode import DecodeError, decode_text
 
 CHINESE = (

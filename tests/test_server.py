@@ -49,7 +49,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 def test_a_reader_polls_and_gets_304_until_something_changes(
     tmp_path: Path, db_url: str, served: tuple[str, Path]
 ) -> None:
-    from worker.app import Worker
+    from worker.jobs import Worker
 
     url, feeds = served
     settings = make_settings(

@@ -8,10 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from worker.model import Document, EventFacts, Item, Relevance
+from worker.records import DedupPlan, FeedUpdate, ItemWrite
 from worker.store import Store, connect, migrate
-from worker.store.clusters import DedupPlan
-from worker.store.feeds import FeedUpdate
-from worker.store.items import ItemWrite, item_id
+from worker.store.items import item_id
 
 NOW = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 

@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 from alembic import command
 from alembic.config import Config
 
+from worker.records import FeedUpdate
 from worker.store import Store, connect
 from worker.store.db import MIGRATIONS_INI, migrate
-from worker.store.feeds import FeedUpdate
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 CONFIGURED = "https://cfg.example/feed.xml"

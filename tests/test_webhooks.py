@@ -22,17 +22,18 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from tests.conftest import SEED_FILE, make_settings
 from tests.webhook_receiver import TEST_SECRET, Receiver, Reply
-from worker.config import ConfigError, load_settings
+from worker.config import ConfigError, DedupSettings, load_settings
+from worker.jobs.commit import Committer
 from worker.model import Entry, Item
 from worker.notify import Notifier, resolve_subscribers
 from worker.notify.plan import Subscriber, matches, plan_deliveries
-from worker.notify.retry import Answer, Dead, Delivered, Gone, Retry, backoff, decide
+from worker.notify.retry import Answer, Dead, Delivered, Gone, Retry, backoff, judge_answer
 from worker.notify.safety import kind_of_address, refusal
-from worker.notify.signing import Signer, check_secret
+from worker.notify.signing import WebhookSigner, check_secret
 from worker.pipeline import process
 from worker.pipeline.profile import load_profile
+from worker.records import AttemptRecord, ItemWrite, NewDelivery
 from worker.store import Store, connect, migrate
-from worker.store.outbox import AttemptRecord, NewDelivery
 
 SPEC_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 SEED_TEXT = SEED_FILE.read_text(encoding="utf-8")
@@ -47,7 +48,7 @@ PROFILE_PATH = (
 def test_signature_matches_the_spec_test_vector() -> None:
     # The Standard Webhooks specification's published test vector.
     at = datetime.fromtimestamp(1614265330, UTC)
-    headers = Signer(SPEC_SECRET, key="k").headers(
+    headers = WebhookSigner(SPEC_SECRET, key="k").headers(
         "msg_p5jXN8AQM9LWM0D4loKWxJek", at, '{"test": 2432232314}'
     )
     assert headers == {
@@ -58,7 +59,7 @@ def test_signature_matches_the_spec_test_vector() -> None:
 
 
 def test_a_signature_verifies_and_tampering_or_age_breaks_it() -> None:
-    signer, receiver = Signer(TEST_SECRET, key="k"), Webhook(TEST_SECRET)
+    signer, receiver = WebhookSigner(TEST_SECRET, key="k"), Webhook(TEST_SECRET)
     body = '{"type":"item.created","data":{"title":"智能制造"}}'
     now = datetime.now(UTC)
     assert receiver.verify(body, signer.headers("msg_1", now, body)) == json.loads(body)
@@ -212,7 +213,7 @@ SCHEDULE = (5.0, 300.0, 1800.0)
 
 
 def _decide(answer: Answer, attempts: int = 1, rand: float = 0.5) -> object:
-    return decide(
+    return judge_answer(
         answer,
         attempts=attempts,
         schedule=SCHEDULE,
@@ -317,8 +318,10 @@ class Setup:
     receiver: Receiver
 
     def save(self, item: Item) -> str:
-        now = self.clock()
-        return self.store.save_item(item, now=now, on_change=self.notifier.announcer(item, now)).id
+        """Store ``item`` as the worker does, its deliveries in the same transaction."""
+        committer = Committer(self.store, self.notifier, DedupSettings(), clock=self.clock)
+        self.notifier.sync()
+        return committer.write([ItemWrite(item, self.clock())])[0].id
 
     def deliver(self):  # type: ignore[no-untyped-def]
         return self.notifier.deliver()
@@ -371,15 +374,9 @@ def test_deliveries_are_written_in_the_items_transaction(
 ) -> None:
     s = make_setup(tmp_path, db_url, receiver)
     item = seed_item(profile)
-    announce = s.notifier.announcer(item, s.clock())
-    assert announce is not None
-
-    def fail_after_announcing(conn: Any, saved: Any) -> None:
-        announce(conn, saved)
+    with pytest.raises(RuntimeError), s.store.transaction():
+        s.save(item)
         raise RuntimeError("crash between the outbox write and the commit")
-
-    with pytest.raises(RuntimeError):
-        s.store.save_item(item, now=s.clock(), on_change=fail_after_announcing)
     assert s.store.count_items() == 0 and s.rows() == []  # neither the item nor its news
 
     ident = s.save(item)
@@ -428,7 +425,7 @@ def test_a_real_receiver_verifies_every_delivery(
     check = Webhook(TEST_SECRET)
     with pytest.raises(WebhookVerificationError):
         check.verify(first.body.replace(b"Beijing", b"Shanghai"), first.headers)
-    old = Signer(TEST_SECRET, key="k").headers(
+    old = WebhookSigner(TEST_SECRET, key="k").headers(
         first.webhook_id, s.clock() - timedelta(minutes=10), first.body.decode()
     )
     with pytest.raises(WebhookVerificationError, match="too old"):
@@ -632,7 +629,7 @@ def test_a_report_joining_an_entry_announces_the_entry_it_joined(
 ) -> None:
     """Through the worker's own ingest: a second report of the same event joins the first
     one's entry, so subscribers get ``item.updated`` for that entry, showing what it shows."""
-    from worker.app import Worker
+    from worker.jobs import Worker
 
     (project_dir / "seeds" / "zz-second-report.txt").write_text(
         "Session report.\n" + SEED_TEXT, encoding="utf-8"

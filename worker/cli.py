@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from worker import __version__
-from worker.app import Worker, dedup_plan, resolve_profile, utcnow
 from worker.config import ConfigError, Settings, load_settings
+from worker.jobs import Worker, resolve_profile, utcnow
+from worker.jobs.commit import dedup_plan
 from worker.logs import setup_logging
 from worker.model import Entry
 from worker.pipeline import process

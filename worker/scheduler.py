@@ -1,6 +1,6 @@
 """When jobs run: APScheduler 3 intervals over the worker's jobs, plus the HTTP server.
 
-The scheduler decides *when*; ``app.Worker`` decides *what*. A job that finds
+The scheduler decides *when*; the jobs (``worker.jobs``) decide *what*. A job that finds
 something new publishes right away, so a new event reaches the feeds within
 the cycle that found it, not one publish interval later.
 """
@@ -16,7 +16,8 @@ from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from worker.app import SourceReport, Worker
+from worker.jobs import Worker
+from worker.records import SourceReport
 from worker.server import FeedServer, make_handler
 
 log = logging.getLogger("worker.scheduler")

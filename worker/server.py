@@ -132,6 +132,96 @@ def not_modified(headers: object, file: StaticFile) -> bool:
     return False
 
 
+class FeedRequestHandler(BaseHTTPRequestHandler):
+    """Serves the published files, ``/healthz`` and ``/metrics`` (``make_handler`` binds
+    the folder and the callbacks)."""
+
+    cache: FileCache
+    root: Path
+    health: Callable[[], dict[str, object]]
+    metrics: Callable[[], str]
+    max_age: int
+    server_version = "smartmfg-events-worker"
+    protocol_version = "HTTP/1.1"
+
+    def do_HEAD(self) -> None:  # noqa: N802 - http.server's naming
+        self._serve(head=True)
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._serve(head=False)
+
+    def _serve(self, *, head: bool) -> None:
+        path = unquote(urlsplit(self.path).path)
+        if path == "/healthz":
+            status = self.health()
+            code = HTTPStatus.OK if status.get("status") == "ok" else HTTPStatus.SERVICE_UNAVAILABLE
+            self._send_bytes(code, json.dumps(status).encode(), "application/json", head)
+            return
+        if path == "/metrics":
+            self._send_bytes(
+                HTTPStatus.OK,
+                self.metrics().encode(),
+                "text/plain; version=0.0.4; charset=utf-8",
+                head,
+            )
+            return
+        target = self._file_for(path)
+        file = self.cache.get(target) if target else None
+        if file is None:
+            self._send_bytes(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain", head)
+            return
+        gzipped = file.gzipped is not None and accepts_gzip(self.headers.get("Accept-Encoding"))
+        common = {
+            "ETag": file.gzip_etag if gzipped else file.etag,
+            "Last-Modified": formatdate(file.mtime, usegmt=True),
+            # Readers need not ask again before the next publish could have changed it.
+            "Cache-Control": f"public, max-age={self.max_age}",
+            "Vary": "Accept-Encoding",
+        }
+        if not_modified(self.headers, file):
+            self.send_response(HTTPStatus.NOT_MODIFIED)
+            for k, v in common.items():
+                self.send_header(k, v)
+            self.end_headers()
+            return
+        body = file.body
+        if gzipped and file.gzipped is not None:
+            body = file.gzipped
+            common["Content-Encoding"] = "gzip"
+        self._send_bytes(HTTPStatus.OK, body, file.content_type, head, common)
+
+    def _file_for(self, path: str) -> Path | None:
+        if path in ("/", "/index.html"):
+            return self.root / "index.html"
+        if not path.startswith("/feeds/"):
+            return None
+        candidate = (self.root / path.removeprefix("/feeds/")).resolve()
+        # No way out of the folder, and never a publisher's temp file.
+        if not candidate.is_relative_to(self.root) or candidate.name.startswith("."):
+            return None
+        return candidate
+
+    def _send_bytes(
+        self,
+        code: int,
+        body: bytes,
+        ctype: str,
+        head: bool,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        log.debug("%s " + format, self.address_string(), *args)
+
+
 def make_handler(
     feeds_dir: Path,
     *,
@@ -139,97 +229,15 @@ def make_handler(
     metrics: Callable[[], str],
     max_age: int,
 ) -> type[BaseHTTPRequestHandler]:
-    cache = FileCache()
-    root = feeds_dir.resolve()
-
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "smartmfg-events-worker"
-        protocol_version = "HTTP/1.1"
-
-        def do_HEAD(self) -> None:  # noqa: N802 - http.server's naming
-            self._serve(head=True)
-
-        def do_GET(self) -> None:  # noqa: N802
-            self._serve(head=False)
-
-        def _serve(self, *, head: bool) -> None:
-            path = unquote(urlsplit(self.path).path)
-            if path == "/healthz":
-                status = health()
-                code = (
-                    HTTPStatus.OK
-                    if status.get("status") == "ok"
-                    else HTTPStatus.SERVICE_UNAVAILABLE
-                )
-                self._send_bytes(code, json.dumps(status).encode(), "application/json", head)
-                return
-            if path == "/metrics":
-                self._send_bytes(
-                    HTTPStatus.OK,
-                    metrics().encode(),
-                    "text/plain; version=0.0.4; charset=utf-8",
-                    head,
-                )
-                return
-            target = self._file_for(path)
-            file = cache.get(target) if target else None
-            if file is None:
-                self._send_bytes(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain", head)
-                return
-            gzipped = file.gzipped is not None and accepts_gzip(
-                self.headers.get("Accept-Encoding")
-            )
-            common = {
-                "ETag": file.gzip_etag if gzipped else file.etag,
-                "Last-Modified": formatdate(file.mtime, usegmt=True),
-                # Readers need not ask again before the next publish could have changed it.
-                "Cache-Control": f"public, max-age={max_age}",
-                "Vary": "Accept-Encoding",
-            }
-            if not_modified(self.headers, file):
-                self.send_response(HTTPStatus.NOT_MODIFIED)
-                for k, v in common.items():
-                    self.send_header(k, v)
-                self.end_headers()
-                return
-            body = file.body
-            if gzipped and file.gzipped is not None:
-                body = file.gzipped
-                common["Content-Encoding"] = "gzip"
-            self._send_bytes(HTTPStatus.OK, body, file.content_type, head, common)
-
-        def _file_for(self, path: str) -> Path | None:
-            if path in ("/", "/index.html"):
-                return root / "index.html"
-            if not path.startswith("/feeds/"):
-                return None
-            candidate = (root / path.removeprefix("/feeds/")).resolve()
-            # No way out of the folder, and never a publisher's temp file.
-            if not candidate.is_relative_to(root) or candidate.name.startswith("."):
-                return None
-            return candidate
-
-        def _send_bytes(
-            self,
-            code: int,
-            body: bytes,
-            ctype: str,
-            head: bool,
-            headers: dict[str, str] | None = None,
-        ) -> None:
-            self.send_response(code)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.end_headers()
-            if not head:
-                self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-            log.debug("%s " + format, self.address_string(), *args)
-
-    return Handler
+    """A handler class serving ``feeds_dir`` with these callbacks."""
+    bound = {
+        "cache": FileCache(),
+        "root": feeds_dir.resolve(),
+        "health": staticmethod(health),
+        "metrics": staticmethod(metrics),
+        "max_age": max_age,
+    }
+    return type("Handler", (FeedRequestHandler,), bound)
 
 
 class FeedServer:

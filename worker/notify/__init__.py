@@ -3,7 +3,9 @@
 ``plan`` decides who hears of what (pure), ``retry`` what an answer means
 (pure), ``safety`` where posting is allowed (pure), ``signing`` the Standard
 Webhooks headers, ``deliver`` the loop that posts. This module ties them to
-the settings and the store. It does not fetch, parse or publish anything.
+the settings and the store. It does not fetch, parse or publish anything, and
+it does not write the outbox: the job that saves an item plans its deliveries
+here and writes them in the item's own transaction (``jobs.commit``).
 """
 
 from __future__ import annotations
@@ -16,15 +18,14 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 import httpx
-from sqlalchemy import Connection
 
 from worker.config import Settings, WebhookSubscriber, resolve_secret
 from worker.model import Item
 from worker.notify.deliver import Deliverer, DeliveryReport
 from worker.notify.plan import Subscriber, plan_deliveries
 from worker.notify.signing import check_secret
-from worker.store import SaveResult, Store
-from worker.store.items import OnChange
+from worker.records import NewDelivery, SaveResult
+from worker.store import Store
 
 __all__ = ["DeliveryReport", "Notifier", "Subscriber", "resolve_subscribers"]
 
@@ -54,7 +55,7 @@ def resolve_subscribers(
 
 
 class Notifier:
-    """The worker's webhook side: announce items into the outbox, deliver what is due."""
+    """The worker's webhook side: plan the news of saved items, deliver what is due."""
 
     def __init__(
         self,
@@ -75,30 +76,29 @@ class Notifier:
         self._tls: ssl.SSLContext | None = None
         self._sync_lock = threading.Lock()
 
-    def _sync(self) -> None:
-        # Deliveries reference their subscriber's row, so it must exist first.
+    def sync(self) -> None:
+        """Write the configured subscribers to the store, once: deliveries reference
+        their subscriber's row. Call it outside any item transaction."""
+        if not self.subscribers:
+            return
         with self._sync_lock:
             if not self._synced:
                 self.store.sync_subscribers((s.id, s.url) for s in self.subscribers)
                 self._synced = True
 
-    def announcer(self, item: Item, now: datetime) -> OnChange | None:
-        """What ``Store.save_item`` calls, inside its transaction, to write the deliveries."""
-        if not self.subscribers or not item.relevance.relevant:
-            return None
-        self._sync()
+    def wants(self, item: Item) -> bool:
+        """Whether a change of ``item`` may be announced at all (a subscriber, a relevant
+        item): the caller skips reading the entry otherwise."""
+        return bool(self.subscribers) and item.relevance.relevant
 
-        def announce(conn: Connection, saved: SaveResult) -> None:
-            # ``saved.id`` is the published entry; when ``item`` joined an earlier report of
-            # the same event, the entry shows that one, and the webhook says what it shows.
-            entry = self.store.entry_in_transaction(conn, saved.id)
-            shown, related = entry if entry is not None else (item, ())
-            planned = plan_deliveries(
-                shown, saved.id, saved.change, self.subscribers, now=now, related=related
-            )
-            self.store.enqueue_deliveries(conn, planned)
-
-        return announce
+    def plan(
+        self, saved: SaveResult, shown: Item, *, now: datetime, related: Sequence[str] = ()
+    ) -> list[NewDelivery]:
+        """The deliveries announcing ``saved`` (the entry ``saved.id``, which shows ``shown``
+        and lists ``related``), for the caller to write with the item."""
+        return plan_deliveries(
+            shown, saved.id, saved.change, self.subscribers, now=now, related=related
+        )
 
     def _tls_context(self) -> ssl.SSLContext:
         if self._tls is None:
@@ -109,7 +109,7 @@ class Notifier:
         """Post every delivery that is due now, then return."""
         if not self.subscribers:
             return DeliveryReport()
-        self._sync()
+        self.sync()
         deliverer = Deliverer(
             self.store,
             {s.id: s for s in self.subscribers},

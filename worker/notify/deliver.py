@@ -31,11 +31,11 @@ import httpx
 from worker import __version__
 from worker.config import DeliverySettings
 from worker.notify.plan import Subscriber
-from worker.notify.retry import GONE, Answer, Dead, Delivered, Gone, Retry, decide
+from worker.notify.retry import GONE, Answer, Dead, Delivered, Gone, Retry, judge_answer
 from worker.notify.safety import refusal
-from worker.notify.signing import Signer
+from worker.notify.signing import WebhookSigner
+from worker.records import AttemptRecord, ClaimedDelivery
 from worker.store import Store
-from worker.store.outbox import AttemptRecord, ClaimedDelivery
 
 log = logging.getLogger("worker.notify")
 
@@ -86,7 +86,8 @@ class Deliverer:
         self.transport = transport
         self.tls = tls if tls is not None else httpx.create_ssl_context()
         self.signers = {
-            s.id: Signer(s.secret, key=f"webhooks[{s.id}].secret") for s in subscribers.values()
+            s.id: WebhookSigner(s.secret, key=f"webhooks[{s.id}].secret")
+            for s in subscribers.values()
         }
         self._addresses: dict[tuple[str, int], list[str]] = {}
         #: Subscribers that answered 410 in this run: their queued attempts are not posted.
@@ -161,21 +162,9 @@ class Deliverer:
                     done.append(finished.get_nowait())
                 outstanding -= len(done)
                 for record in done:
-                    if record is None:
-                        continue  # failed inside; its lease brings it back
-                    records.append(record)
-                    _count(report, record)
-                    if record.status == "dead" and record.status_code == GONE:
-                        reason = f"{record.error} at {record.attempted_at.isoformat()}"
-                        report.disabled[record.subscriber] = reason
-                        if record.subscriber in eligible:
-                            eligible.remove(record.subscriber)
-                            await asyncio.to_thread(
-                                self.store.disable_subscriber,
-                                record.subscriber,
-                                reason=reason,
-                                now=record.attempted_at,
-                            )
+                    if record is not None:  # None: failed inside; its lease brings it back
+                        records.append(record)
+                        await self._account(record, report, eligible)
                 if len(records) >= FLUSH_BATCH or time.monotonic() - last_flush > FLUSH_SECONDS:
                     await flush()
         finally:
@@ -184,6 +173,23 @@ class Deliverer:
                     queue.put_nowait(None)  # one "no more work" for each lane reading it
             await asyncio.gather(*lanes, return_exceptions=True)
         return report
+
+    async def _account(
+        self, record: AttemptRecord, report: DeliveryReport, eligible: list[str]
+    ) -> None:
+        """Count one attempt; a 410 disables its subscriber for this run and after."""
+        _count(report, record)
+        if record.status == "dead" and record.status_code == GONE:
+            reason = f"{record.error} at {record.attempted_at.isoformat()}"
+            report.disabled[record.subscriber] = reason
+            if record.subscriber in eligible:
+                eligible.remove(record.subscriber)
+                await asyncio.to_thread(
+                    self.store.disable_subscriber,
+                    record.subscriber,
+                    reason=reason,
+                    now=record.attempted_at,
+                )
 
     async def _lane(
         self,
@@ -236,7 +242,7 @@ class Deliverer:
                 )
             answer = await self._post(client, subscriber, delivery)
             now = self.clock()
-            decision = decide(
+            verdict = judge_answer(
                 answer,
                 attempts=delivery.attempts,
                 schedule=self.settings.retry_schedule,
@@ -245,7 +251,7 @@ class Deliverer:
                 now=now,
                 max_retry_after=self.settings.max_retry_after,
             )
-            if isinstance(decision, Gone):
+            if isinstance(verdict, Gone):
                 # Before the slot is released, so no queued attempt posts after a 410.
                 self._gone.add(subscriber.id)
         base = {
@@ -256,7 +262,7 @@ class Deliverer:
             "status_code": answer.status_code,
         }
         level, status = logging.DEBUG, "delivered"
-        match decision:
+        match verdict:
             case Delivered():
                 record = AttemptRecord(status="delivered", **base)  # type: ignore[arg-type]
             case Retry(delay=delay, error=error):

@@ -3,7 +3,8 @@
 Given a stored item and what happened to it (created, updated), decide the
 deliveries to write to the outbox: one per subscriber whose events and filters
 match, each with its ``webhook-id`` and the exact JSON body it will carry on
-every attempt. The store writes them in the item's own transaction.
+every attempt. The caller writes them in the item's own transaction; this module
+reads and writes nothing (it never sees the store).
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from worker.model import Item
-from worker.store.outbox import NewDelivery
+from worker.records import Change, NewDelivery
 
 #: The ``type`` of a webhook for each change the store reports.
-EVENT_OF_CHANGE = {"created": "item.created", "updated": "item.updated"}
+EVENT_OF_CHANGE = {Change.CREATED: "item.created", Change.UPDATED: "item.updated"}
 #: Prefix of webhook ids, as in the Standard Webhooks examples (``msg_…``).
 MESSAGE_ID_PREFIX = "msg_"
 #: An item whose language is "mixed" matches a filter on either of these.
@@ -84,7 +85,7 @@ def payload(
 def plan_deliveries(
     item: Item,
     item_id: str,
-    change: str,
+    change: Change,
     subscribers: Sequence[Subscriber],
     *,
     now: datetime,

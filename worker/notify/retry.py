@@ -1,7 +1,7 @@
 """What an attempt's answer means: delivered, retry later, dead, or subscriber gone.
 
 Pure: the answer, the attempt count, the schedule, ``now`` and a random number
-come in; a decision comes out. A retry is a value carrying its own delay (as in
+come in; a verdict comes out. A retry is a value carrying its own delay (as in
 arq). The schedule defaults to Svix's (https://docs.svix.com/retries).
 """
 
@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import parsedate_to_datetime
+
+from worker.headers import parse_retry_after
 
 #: Answers whose ``Retry-After`` we honour (RFC 9110 §10.2.3: 503 and 3xx; 429 per RFC 6585).
 RETRY_AFTER_STATUSES = frozenset({429, 503})
@@ -74,7 +75,7 @@ class Gone:
     error: str
 
 
-Decision = Delivered | Retry | Dead | Gone
+Verdict = Delivered | Retry | Dead | Gone
 
 
 def backoff(attempts: int, schedule: Sequence[float], jitter: float, rand: float) -> timedelta:
@@ -88,23 +89,7 @@ def backoff(attempts: int, schedule: Sequence[float], jitter: float, rand: float
     return timedelta(seconds=max(0.0, base * factor))
 
 
-def parse_retry_after(value: str | None, now: datetime) -> timedelta | None:
-    """``Retry-After`` as a wait: delay-seconds or an HTTP-date (RFC 9110 §10.2.3)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return timedelta(seconds=int(value))
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(timedelta(0), when - now)
-
-
-def decide(
+def judge_answer(
     answer: Answer,
     *,
     attempts: int,
@@ -113,7 +98,7 @@ def decide(
     rand: float,
     now: datetime,
     max_retry_after: float,
-) -> Decision:
+) -> Verdict:
     """What to do after attempt number ``attempts`` (1-based) got ``answer``.
 
     There are ``1 + len(schedule)`` attempts in all: the first, then one after each wait.
@@ -128,5 +113,5 @@ def decide(
     if answer.status_code in RETRY_AFTER_STATUSES:
         wait = parse_retry_after(answer.retry_after, now)
         if wait is not None:
-            return Retry(min(wait, timedelta(seconds=max_retry_after)), error)
+            return Retry(timedelta(seconds=min(wait, max_retry_after)), error)
     return Retry(backoff(attempts, schedule, jitter, rand), error)

@@ -22,7 +22,7 @@ MIN_SECRET_BYTES = 24
 MAX_SECRET_BYTES = 64
 
 
-class Signer:
+class WebhookSigner:
     """Signs bodies with one subscriber's secret."""
 
     def __init__(self, secret: str, *, key: str) -> None:

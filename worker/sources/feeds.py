@@ -21,8 +21,7 @@ import asyncio
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from types import TracebackType
 from urllib.parse import urlsplit
 
@@ -30,6 +29,7 @@ import httpx
 
 from worker import USER_AGENT
 from worker.config import FetchSettings
+from worker.headers import parse_max_age, parse_retry_after
 
 ACCEPT = (
     "application/atom+xml, application/rss+xml, application/feed+json, "
@@ -120,34 +120,6 @@ class FetchResponse:
         if self.is_rate_limited() and self.headers.get("retry-after"):
             reason += f" (Retry-After: {self.headers['retry-after']})"
         return reason
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Retry-After as seconds from ``now``: ``120`` or an HTTP-date (RFC 9110 §10.2.3)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - now).total_seconds(), 0.0)
-
-
-def parse_max_age(value: str | None) -> float | None:
-    if not value:
-        return None
-    for directive in value.split(","):
-        name, _, arg = directive.strip().partition("=")
-        if name.strip().lower() == "max-age":
-            arg = arg.strip().strip('"')
-            if arg.isdigit():
-                return float(arg)
-    return None
 
 
 class _Decoder:

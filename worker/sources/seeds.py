@@ -61,11 +61,6 @@ def seed_paths(folder: Path) -> list[Path]:
     )
 
 
-def scan(folder: Path, known_hashes: Mapping[str, str | None]) -> list[SeedFile]:
-    """Read the folder; files whose hash is in ``known_hashes`` come back as unchanged."""
-    return [read_seed(folder, path, known_hashes) for path in seed_paths(folder)]
-
-
 def read_seed(folder: Path, path: Path, known_hashes: Mapping[str, str | None]) -> SeedFile:
     rel = path.relative_to(folder).as_posix()
     try:

@@ -12,35 +12,18 @@ transaction, and re-checks the exact keys under the unique constraint of
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
 from worker.model import StoredItem, item_from_dict
+from worker.records import DedupPlan
 from worker.store.base import StoreBase, pairs_by_keys
 from worker.store.tables import cluster_keys, clusters, items
 
 #: Rows read per round trip when the dedup index is rebuilt at start.
 LOAD_BATCH = 5000
-
-
-@dataclass(frozen=True, slots=True)
-class DedupPlan:
-    """What the dedup stage decided for one item, for the store to write."""
-
-    #: The existing cluster the item joins; None: it starts one of its own.
-    cluster: str | None
-    #: Exact cross-source keys to claim for the cluster (``url:…``, ``text:…``).
-    keys: tuple[str, ...] = ()
-    #: The MinHash signature as bytes, the shingle count, and the event-rule facts as JSON,
-    #: kept so the index can be rebuilt at start without re-reading any text.
-    signature: bytes | None = None
-    shingles: int = 0
-    facts: dict[str, Any] | None = None
-    #: Why the dedup stage chose the cluster, for the log.
-    reason: str = ""
 
 
 def dedup_columns(plan: DedupPlan | None) -> dict[str, object]:
@@ -290,10 +273,6 @@ class ClusterQueries(StoreBase):
         )
         with self._connect() as conn:
             yield from conn.execute(query)
-
-    def cluster_of(self, item_ident: str) -> str | None:
-        with self.engine.connect() as conn:
-            return conn.scalar(select(items.c.cluster_id).where(items.c.id == item_ident))
 
     def count_clusters(self, *, relevant_only: bool = False) -> int:
         query = select(func.count()).select_from(clusters)

@@ -20,78 +20,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, case, delete, or_, select, update
+from sqlalchemy import Row, bindparam, case, delete, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
+from worker.records import (
+    ACTIVE_ORIGINS,
+    ORIGIN_COMMAND,
+    ORIGIN_CONFIG,
+    ORIGIN_UNLISTED,
+    FeedState,
+    FeedStatus,
+    FeedUpdate,
+)
 from worker.store.base import StoreBase
 from worker.store.tables import feeds
-
-ORIGIN_CONFIG = "config"
-ORIGIN_COMMAND = "command"
-#: Was in the config file, is not any more: kept for its history, not fetched.
-ORIGIN_UNLISTED = "unlisted"
-ACTIVE_ORIGINS = (ORIGIN_CONFIG, ORIGIN_COMMAND)
-
-
-@dataclass(frozen=True, slots=True)
-class FeedState:
-    """A subscription and what the worker remembers of its last fetch."""
-
-    url: str
-    name: str
-    category: str
-    every: float | None
-    etag: str | None
-    last_modified: str | None
-    #: ``ok``, ``not_modified`` or ``error`` (``None``: never checked).
-    last_status: str | None
-    last_error: str | None
-    #: Consecutive errors; 0 after a success.
-    error_count: int
-    last_success_at: datetime | None
-    last_checked_at: datetime | None
-    next_check_at: datetime | None
-    #: Entries read from the feed, all fetches together.
-    items_seen: int
-    #: Why the feed is no longer fetched (410 Gone); ``None`` while enabled.
-    disabled_reason: str | None
-    fetch_url: str | None = None
-    origin: str = ORIGIN_CONFIG
-    title: str | None = None
-    last_http_status: int | None = None
-    last_error_at: datetime | None = None
-    items_new: int = 0
-    weekly_entries: int | None = None
-    ttl_seconds: float | None = None
-    lease_until: datetime | None = None
-    spread: int = 0
-
-    @property
-    def target(self) -> str:
-        """The URL to fetch: where a permanent redirect moved the feed, else its own."""
-        return self.fetch_url or self.url
-
-
-@dataclass(frozen=True, slots=True)
-class FeedUpdate:
-    """What one check decided for a feed; the store applies it as one statement."""
-
-    status: Literal["ok", "not_modified", "error"]
-    now: datetime
-    next_check_at: datetime | None
-    http_status: int | None = None
-    error: str | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    items_seen: int = 0
-    items_new: int = 0
-    #: Only written when not ``None`` (a 304 keeps what the last parse found).
-    weekly_entries: int | None = None
-    ttl_seconds: float | None = None
-    title: str | None = None
-    #: A permanent redirect's target, to fetch from next time.
-    fetch_url: str | None = None
-    disabled_reason: str | None = None
 
 
 class FeedQueries(StoreBase):
@@ -160,13 +102,13 @@ class FeedQueries(StoreBase):
         if active_only:
             query = query.where(_active())
         with self.engine.connect() as conn:
-            return [FeedState(**r._mapping) for r in conn.execute(query)]
+            return [_feed_state(r) for r in conn.execute(query)]
 
     def due_feeds(self, *, now: datetime) -> list[FeedState]:
         """The active feeds whose next check has come, not disabled (read only; see claim)."""
         query = select(feeds).where(_due(now)).order_by(feeds.c.next_check_at, feeds.c.url)
         with self.engine.connect() as conn:
-            return [FeedState(**r._mapping) for r in conn.execute(query)]
+            return [_feed_state(r) for r in conn.execute(query)]
 
     def claim_due_feeds(
         self, *, now: datetime, lease: float, limit: int | None = None
@@ -190,7 +132,7 @@ class FeedQueries(StoreBase):
             .returning(*feeds.c)
         )
         with self.engine.begin() as conn:
-            rows = [FeedState(**r._mapping) for r in conn.execute(claim)]
+            rows = [_feed_state(r) for r in conn.execute(claim)]
         return sorted(
             rows,
             key=lambda f: (
@@ -252,14 +194,15 @@ def _update_statement(shape: tuple[str, ...]) -> Any:
 
 def _result_values(result: FeedUpdate) -> dict[str, object]:
     """The columns one check's outcome sets (``_Add``: increased by)."""
+    status = FeedStatus(result.status)
     values: dict[str, object] = {
-        "last_status": result.status,
+        "last_status": status.value,
         "last_checked_at": result.now,
         "next_check_at": result.next_check_at,
         "last_http_status": result.http_status,
         "lease_until": None,
     }
-    if result.status == "error":
+    if status is FeedStatus.ERROR:
         values.update(
             last_error=result.error,
             last_error_at=result.now,
@@ -267,7 +210,7 @@ def _result_values(result: FeedUpdate) -> dict[str, object]:
         )
     else:
         values.update(last_success_at=result.now, error_count=0, last_error=None)
-    if result.status == "ok":
+    if status is FeedStatus.OK:
         values.update(
             etag=result.etag,
             last_modified=result.last_modified,
@@ -280,7 +223,7 @@ def _result_values(result: FeedUpdate) -> dict[str, object]:
         if result.error:
             # A bozo feed that still gave entries: ok, but say what was wrong with it.
             values["last_error"] = result.error
-    elif result.status == "not_modified":
+    elif status is FeedStatus.NOT_MODIFIED:
         if result.etag:
             values["etag"] = result.etag
         if result.last_modified:
@@ -292,6 +235,13 @@ def _result_values(result: FeedUpdate) -> dict[str, object]:
     if result.disabled_reason:
         values["disabled_reason"] = result.disabled_reason
     return values
+
+
+def _feed_state(row: Row[Any]) -> FeedState:
+    values = dict(row._mapping)
+    status = values["last_status"]
+    values["last_status"] = FeedStatus(status) if status is not None else None
+    return FeedState(**values)
 
 
 def _active() -> ColumnElement[bool]:

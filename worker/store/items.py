@@ -1,21 +1,26 @@
-"""Item queries: store an item once by its key, update it when its content changed."""
+"""Item queries: store an item once by its key, update it when its content changed.
+
+Each save says what it did (``SaveResult``: created, updated or unchanged, and the
+entry's id); the caller acts on that (the webhook outbox, the dedup index). This
+module does not decide which entry an item joins (``pipeline.dedup``) and does not
+know who is told about it (``notify``).
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
 from worker.model import Item, StoredItem, item_to_dict
+from worker.records import Change, DedupPlan, ItemWrite, SaveResult
 from worker.store.base import StoreBase, pairs_by_keys
 from worker.store.clusters import (
     ClusterQueries,
-    DedupPlan,
     dedup_columns,
     join_cluster,
     member_changed,
@@ -26,38 +31,12 @@ from worker.store.tables import clusters, items
 #: Item ids are derived from the dedup key, so they are stable and identical across replicas.
 ITEM_ID_NAMESPACE = uuid.UUID("6f1d6c36-3f5e-4c1e-9a53-1b9f0f3f5a10")
 
-Change = Literal["created", "updated", "unchanged"]
-
-
-@dataclass(frozen=True, slots=True)
-class SaveResult:
-    #: The published entry's id: the item's cluster (``store.clusters``).
-    id: str
-    change: Change
-    #: True when the item itself was stored for the first time (a new report).
-    new_item: bool = False
-
-
-#: Called inside ``save_item``'s transaction with the connection and what changed.
-OnChange = Callable[[Connection, SaveResult], None]
 #: Statements of ``save_items`` by dialect name (immutable once built).
 _STATEMENTS: dict[str, _ItemStatements] = {}
 
 
 def item_id(key: str) -> str:
     return str(uuid.uuid5(ITEM_ID_NAMESPACE, key))
-
-
-@dataclass(frozen=True, slots=True)
-class ItemWrite:
-    """One item for ``ItemQueries.save_items``: what ``save_item`` takes, as one record."""
-
-    item: Item
-    now: datetime
-    #: The dedup stage's decision; ``None``: the item is its own cluster.
-    dedup: DedupPlan | None = None
-    #: Runs inside the transaction when the item's entry was created or updated.
-    on_change: OnChange | None = None
 
 
 class _ItemStatements:
@@ -85,12 +64,7 @@ class _ItemStatements:
 
 class ItemQueries(ClusterQueries):
     def save_item(
-        self,
-        item: Item,
-        *,
-        now: datetime,
-        on_change: OnChange | None = None,
-        dedup: DedupPlan | None = None,
+        self, item: Item, *, now: datetime, dedup: DedupPlan | None = None
     ) -> SaveResult:
         """Store ``item`` once by its key; update it in place when its content changed.
 
@@ -98,37 +72,38 @@ class ItemQueries(ClusterQueries):
         ``created`` when the item starts a new one, ``updated`` when it joins one (the
         entry gains a source) or the entry's content changed, else ``unchanged``.
         ``dedup`` is the dedup stage's decision; without it the item is its own cluster.
-
-        ``on_change`` runs inside the same transaction when the item was created or
-        updated: the webhook outbox writes its deliveries there, so an item and the
-        news of it are committed together or not at all.
         """
-        return self.save_items([ItemWrite(item, now, dedup, on_change)])[0]
+        return self.save_items([ItemWrite(item, now, dedup)])[0]
 
     def save_items(
-        self,
-        writes: Sequence[ItemWrite],
-        *,
-        fresh: AbstractSet[str] = frozenset(),
+        self, writes: Sequence[ItemWrite], *, fresh: AbstractSet[str] = frozenset()
     ) -> list[SaveResult]:
-        """Store several items in ONE transaction, each exactly as ``save_item`` stores it.
+        """Store several items in ONE transaction (``iter_saves``); all or nothing."""
+        with self.transaction():
+            return list(self.iter_saves(writes, fresh=fresh))
+
+    def iter_saves(
+        self, writes: Sequence[ItemWrite], *, fresh: AbstractSet[str] = frozenset()
+    ) -> Iterator[SaveResult]:
+        """Store items, each exactly as ``save_item`` stores it, and yield each one's result
+        as soon as it is written: the caller acts on it (writes the webhook outbox, say)
+        in the same transaction before the next is written. Use inside ``transaction()``.
 
         ``fresh``: keys the caller found not stored yet (``stored_hashes``). A run of
         consecutive fresh items that start entries of their own is written together,
-        in a few statements (``store.clusters.start_clusters``); every other item,
-        and one stored meanwhile by another worker, is written alone. Either way the
-        items are written in their order, and each ends where ``save_item`` would put it.
-        All or nothing: when any statement fails, none of the items is stored.
+        in a few statements (``store.clusters.start_clusters``), and their results come
+        after the run; every other item, and one stored meanwhile by another worker, is
+        written alone. Either way the items are written in their order, and each ends
+        where ``save_item`` would put it.
         """
         statements = self._item_statements()
-        results: list[SaveResult] = []
         first_of_key: set[str] = set()  # a key twice in one feed: the second is an update
         run: list[ItemWrite] = []
 
-        def flush(conn: Connection) -> None:
+        def flush(conn: Connection) -> Iterator[SaveResult]:
             done = self._save_fresh(conn, statements, run) if len(run) > 1 else {}
             for write in run:
-                results.append(done.get(id(write)) or self._save(conn, statements, write))
+                yield done.get(id(write)) or self._save(conn, statements, write)
             run.clear()
 
         with self._begin() as conn:
@@ -140,10 +115,9 @@ class ItemQueries(ClusterQueries):
                     run.append(write)
                     continue
                 first_of_key.add(key)
-                flush(conn)
-                results.append(self._save(conn, statements, write))
-            flush(conn)
-        return results
+                yield from flush(conn)
+                yield self._save(conn, statements, write)
+            yield from flush(conn)
 
     def stored_hashes(self, keys: Iterable[str]) -> dict[str, str]:
         """key -> content hash of those of ``keys`` that are stored."""
@@ -171,10 +145,8 @@ class ItemQueries(ClusterQueries):
         placed = start_clusters(conn, self, starts)
         done: dict[int, SaveResult] = {}
         for (write, _), (cluster, new) in zip(mine, placed, strict=True):
-            result = SaveResult(cluster, "created" if new else "updated", new_item=True)
-            if write.on_change is not None:
-                write.on_change(conn, result)
-            done[id(write)] = result
+            change = Change.CREATED if new else Change.UPDATED
+            done[id(write)] = SaveResult(cluster, change, new_item=True)
         return done
 
     def _item_statements(self) -> _ItemStatements:
@@ -203,7 +175,7 @@ class ItemQueries(ClusterQueries):
         ).first()
         if inserted is not None:
             cluster, new = join_cluster(conn, self, ident, relevant=relevant, plan=dedup, now=now)
-            result = SaveResult(cluster, "created" if new else "updated", new_item=True)
+            result = SaveResult(cluster, Change.CREATED if new else Change.UPDATED, new_item=True)
         else:
             prior = conn.execute(statements.prior, {"b_key": item.key}).first()
             changed = conn.execute(
@@ -225,9 +197,7 @@ class ItemQueries(ClusterQueries):
                 relevant=relevant,
                 now=now,
             )
-            result = SaveResult(cluster, "updated" if shown else "unchanged")
-        if write.on_change is not None and result.change != "unchanged":
-            write.on_change(conn, result)
+            result = SaveResult(cluster, Change.UPDATED if shown else Change.UNCHANGED)
         return result
 
     def rescore_item(self, ident: str, item: Item, *, dedup: DedupPlan | None = None) -> None:

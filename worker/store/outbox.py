@@ -10,104 +10,23 @@ time, and a killed worker's claims come back when their lease runs out.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
 
-from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 
 from worker.model import Item, item_from_dict
+from worker.records import (
+    CLAIMABLE,
+    AttemptRecord,
+    ClaimedDelivery,
+    DeliveryRow,
+    NewDelivery,
+    SubscriberStats,
+)
 from worker.store.base import StoreBase
 from worker.store.tables import clusters, items
 from worker.store.tables import webhook_deliveries as deliveries
 from worker.store.tables import webhook_subscribers as subscribers
-
-DeliveryStatus = Literal["pending", "failed", "delivered", "dead"]
-#: Statuses the loop may claim: never tried, or tried and due for a retry.
-CLAIMABLE: tuple[DeliveryStatus, ...] = ("pending", "failed")
-
-
-@dataclass(frozen=True, slots=True)
-class NewDelivery:
-    """One event for one subscriber, to be written in the item's own transaction."""
-
-    #: The ``webhook-id`` every attempt of this delivery carries.
-    id: str
-    subscriber: str
-    item_id: str
-    event: str
-    #: The JSON body, exactly as it is signed and posted on every attempt.
-    body: str
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimedDelivery:
-    """A delivery this worker holds until ``lease_until``."""
-
-    id: str
-    subscriber: str
-    item_id: str
-    event: str
-    body: str
-    #: Attempts so far, this one included.
-    attempts: int
-    lease_token: str
-    lease_until: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class AttemptRecord:
-    """What became of one attempt: the row's new state."""
-
-    id: str
-    subscriber: str
-    lease_token: str
-    status: DeliveryStatus
-    attempted_at: datetime
-    #: When to try again (``status == "failed"``); ignored otherwise.
-    next_attempt_at: datetime | None = None
-    status_code: int | None = None
-    error: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryRow:
-    """A delivery as stored, for ``webhooks list`` and the tests."""
-
-    id: str
-    subscriber: str
-    item_id: str
-    event: str
-    body: str
-    status: str
-    attempts: int
-    next_attempt_at: datetime
-    lease_until: datetime | None
-    lease_token: str | None
-    created_at: datetime
-    last_attempt_at: datetime | None
-    delivered_at: datetime | None
-    last_status_code: int | None
-    last_error: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class SubscriberStats:
-    """One subscriber's counts for ``worker webhooks list``."""
-
-    id: str
-    url: str
-    delivered: int
-    #: Not yet delivered and not dead (``failed`` included).
-    pending: int
-    #: Of those pending, how many failed at least once and wait for a retry.
-    failed: int
-    dead: int
-    last_error: str | None
-    last_error_at: datetime | None
-    last_success_at: datetime | None
-    disabled_reason: str | None
 
 
 class OutboxQueries(StoreBase):
@@ -149,53 +68,47 @@ class OutboxQueries(StoreBase):
 
     # -- the outbox ---------------------------------------------------------------
 
-    def enqueue_deliveries(self, conn: Connection, new: Sequence[NewDelivery]) -> None:
-        """Write deliveries on ``conn``: inside the caller's transaction, with its item."""
+    def add_deliveries(self, new: Sequence[NewDelivery]) -> None:
+        """Write deliveries: inside this thread's ``transaction()`` when it holds one (with
+        their item, so both are committed or neither), else in a transaction of their own."""
         if not new:
             return
-        conn.execute(
-            deliveries.insert(),
-            [
-                {
-                    "id": d.id,
-                    "subscriber": d.subscriber,
-                    "item_id": d.item_id,
-                    "event": d.event,
-                    "body": d.body,
-                    "status": "pending",
-                    "attempts": 0,
-                    "next_attempt_at": d.created_at,
-                    "created_at": d.created_at,
-                }
-                for d in new
-            ],
-        )
+        rows = [
+            {
+                "id": d.id,
+                "subscriber": d.subscriber,
+                "item_id": d.item_id,
+                "event": d.event,
+                "body": d.body,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": d.created_at,
+                "created_at": d.created_at,
+            }
+            for d in new
+        ]
+        with self._begin() as conn:
+            conn.execute(deliveries.insert(), rows)
 
-    def entry_in_transaction(
-        self, conn: Connection, cluster_id: str
-    ) -> tuple[Item, tuple[str, ...]] | None:
-        """The published entry ``cluster_id`` as ``conn``'s transaction sees it: the item it
-        shows (its primary) and the links of its other sources. None if there is no such entry.
-        """
-        row = conn.execute(
-            select(items.c.data, items.c.link)
-            .join(clusters, clusters.c.primary_item == items.c.id)
-            .where(clusters.c.id == cluster_id)
-        ).first()
-        if row is None:
-            return None
-        links = conn.execute(
-            select(items.c.link)
-            .where(items.c.cluster_id == cluster_id, items.c.link.is_not(None))
-            .order_by(items.c.first_seen, items.c.id)
-        ).scalars()
-        related = tuple(dict.fromkeys(link for link in links if link != row.link))
+    def published_entry(self, cluster_id: str) -> tuple[Item, tuple[str, ...]] | None:
+        """The published entry ``cluster_id`` as this thread's ``transaction()`` sees it: the
+        item it shows (its primary) and the links of its other sources. None if there is
+        no such entry."""
+        with self._connect() as conn:
+            row = conn.execute(
+                select(items.c.data, items.c.link)
+                .join(clusters, clusters.c.primary_item == items.c.id)
+                .where(clusters.c.id == cluster_id)
+            ).first()
+            if row is None:
+                return None
+            links = conn.execute(
+                select(items.c.link)
+                .where(items.c.cluster_id == cluster_id, items.c.link.is_not(None))
+                .order_by(items.c.first_seen, items.c.id)
+            ).scalars()
+            related = tuple(dict.fromkeys(link for link in links if link != row.link))
         return item_from_dict(row.data), related
-
-    def add_deliveries(self, new: Sequence[NewDelivery]) -> None:
-        """Write deliveries in a transaction of their own (benchmarks, tools)."""
-        with self.engine.begin() as conn:
-            self.enqueue_deliveries(conn, new)
 
     def claim_deliveries(
         self,

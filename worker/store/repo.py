@@ -6,8 +6,8 @@ writers: unique keys decide "new or seen", never a read-then-insert.
 
 from __future__ import annotations
 
-from worker.store.feeds import FeedQueries, FeedState
-from worker.store.items import ItemQueries, SaveResult, item_id
+from worker.store.feeds import FeedQueries
+from worker.store.items import ItemQueries
 from worker.store.locks import LockQueries
 from worker.store.outbox import OutboxQueries
 from worker.store.seedfiles import SeedFileQueries
@@ -16,5 +16,3 @@ from worker.store.seedfiles import SeedFileQueries
 class Store(ItemQueries, SeedFileQueries, FeedQueries, OutboxQueries, LockQueries):
     """All database access of the worker goes through here."""
 
-
-__all__ = ["FeedState", "SaveResult", "Store", "item_id"]
