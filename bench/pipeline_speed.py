@@ -66,7 +66,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--size", type=int, default=2048, help="bytes per document")
     args = parser.parse_args()
-    profile = load_profile(ROOT / "config" / "profile.toml")
+    profile = load_profile(ROOT / "worker" / "pipeline" / "data" / "profile.toml")
     docs = make_docs(args.docs, args.size)
     run(docs[:100], profile)  # warm up caches
     rates = [run(docs, profile) for _ in range(args.runs)]

@@ -16,7 +16,7 @@ CORPUS = ROOT / "tests" / "corpus"
 
 @pytest.fixture(scope="module")
 def quality():
-    return evaluate(CORPUS, load_profile(ROOT / "config" / "profile.toml"))
+    return evaluate(CORPUS, load_profile(ROOT / "worker" / "pipeline" / "data" / "profile.toml"))
 
 
 def test_corpus_shape() -> None:
@@ -50,7 +50,7 @@ HOLDOUT = ROOT / "tests" / "corpus_holdout"
 
 @pytest.fixture(scope="module")
 def holdout_quality():
-    return evaluate(HOLDOUT, load_profile(ROOT / "config" / "profile.toml"))
+    return evaluate(HOLDOUT, load_profile(ROOT / "worker" / "pipeline" / "data" / "profile.toml"))
 
 
 def test_holdout_shape() -> None:

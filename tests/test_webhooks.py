@@ -101,7 +101,7 @@ secret = "env:CRM_SECRET"
 name = "crm"
 events = ["item.created"]
 languages = ["zh"]
-min_score = 5
+min_score = 0.5
 
 [[webhooks]]
 url = "https://chat.example/in"
@@ -118,7 +118,7 @@ allow_private_targets = true
     assert settings.delivery.concurrency == 7
     subs = resolve_subscribers(settings.webhooks, environ={"CRM_SECRET": TEST_SECRET})
     assert [s.secret for s in subs] == [TEST_SECRET, TEST_SECRET]
-    assert subs[0].events == ("item.created",) and subs[0].min_score == 5
+    assert subs[0].events == ("item.created",) and subs[0].min_score == 0.5
     with pytest.raises(ConfigError, match=r"webhooks\[0\].secret: environment variable CRM_SECRET"):
         resolve_subscribers(settings.webhooks, environ={})
 
@@ -190,7 +190,7 @@ def test_filters_choose_subscribers(profile: Any) -> None:
 def test_plan_writes_one_delivery_per_matching_subscriber(profile: Any) -> None:
     item = seed_item(profile)
     now = datetime(2024, 6, 7, 8, 0, tzinfo=UTC)
-    subs = [sub(id="a"), sub(id="b", events=("item.updated",)), sub(id="c", min_score=1e9)]
+    subs = [sub(id="a"), sub(id="b", events=("item.updated",)), sub(id="c", min_score=1.0)]
     ids = iter(["msg_1", "msg_2"])
     planned = plan_deliveries(item, "item-1", "created", subs, now=now, new_id=lambda: next(ids))
     assert [(d.id, d.subscriber, d.event) for d in planned] == [("msg_1", "a", "item.created")]

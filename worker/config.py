@@ -178,8 +178,8 @@ class WebhookSubscriber(_Strict):
     languages: tuple[str, ...] = ()
     #: Only items with at least one of these topics; empty: all.
     topics: tuple[str, ...] = ()
-    #: Only items scoring at least this.
-    min_score: float | None = None
+    #: Only items judged relevant with at least this probability (0 to 1).
+    min_score: float | None = Field(None, ge=0.0, le=1.0)
 
 
     @field_validator("secret")

@@ -32,9 +32,10 @@ from worker.pipeline.profile import Profile
 Rows = list[tuple[dict[str, float], bool]]
 TrainingRows = Callable[[Document, Profile, Mapping[str, Any]], Rows]
 
-#: Judgement name -> how it turns a labelled document into rows, and its L2 strength.
-TRAINABLE: dict[str, tuple[TrainingRows, float]] = {
-    name: (module.training_rows, getattr(module, "L2", DEFAULT_L2))
+#: Judgement name -> how it turns a labelled document into rows, its L2 strength,
+#: and the hand-set weights its fit is pulled towards (a function of the profile).
+TRAINABLE: dict[str, tuple[TrainingRows, float, Callable[[Profile], LinearModel] | None]] = {
+    name: (module.training_rows, getattr(module, "L2", DEFAULT_L2), getattr(module, "prior", None))
     for name, module in (
         ("relevance", relevance),
         ("dates", event_dates),
@@ -50,7 +51,7 @@ def gather_rows(corpora: Sequence[Corpus], profile: Profile) -> dict[str, Rows]:
     for corpus in corpora:
         for labelled in corpus.docs:
             doc = normalize(labelled.entry, now=corpus.now)
-            for name, (training_rows, _) in TRAINABLE.items():
+            for name, (training_rows, _, _) in TRAINABLE.items():
                 rows[name] += training_rows(doc, profile, labelled.label)
     return rows
 

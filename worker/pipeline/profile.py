@@ -1,21 +1,27 @@
-"""The topic profile: the weighted terms that say what is relevant, loaded from TOML.
+"""The topic profile: the words that define what is relevant, and the learned weights.
 
-Everything topical lives in the profile file (``config/profile.toml`` by
-default), none of it in code, so the worker serves another topic by swapping
-the file. The file defines:
+Everything topical lives in the profile file (``data/profile.toml`` in the
+package by default), none of it in code, so the worker serves another topic
+by swapping the file. The file defines term groups by role:
 
-* ``[axes]``: the axes a document is scored on and the minimum each needs,
-  e.g. ``topic = 3.0`` and ``event = 3.0``; a document is relevant only when
-  every axis reaches its minimum *and* the total reaches ``threshold``.
-* ``[[<axis>]]`` tables (``[[topic]]``, ``[[event]]``): term groups, each with
-  a ``label`` (shown as a topic, e.g. "smart manufacturing"), a ``weight`` and
-  ``terms`` in any language.
-* ``[[negative]]`` tables: groups that subtract their weight from the axis
-  named by ``against`` (an expo is not a training event).
+* ``[[topic]]``: what the topic is; each group's ``label`` becomes an item topic.
+* ``[[event]]``: the kinds of event that count.
+* ``[[cue]]``: signs of an event held and taught, each with a ``kind``
+  (``act``, ``curriculum``, ``trainee``, ``registration``, ``industry``).
+* ``[[lookalike]]``: classes of reports that share the vocabulary but are not
+  what we follow (job ads, expos, training on another subject...).
+* ``[[ignore]]``: phrases that contain our words but mean something else
+  ("of course", "training data"); they are matched so that their words are not.
 * ``[event_names] heads``: nouns that end an event's name ("training series",
   "培训班"), used to pull the event title out of the text.
 
-:func:`load_profile` is the only function here that reads a file; it also
+A group has a ``label``, ``terms`` in any language and optionally
+``weak = true`` (a word that counts only next to others). The relevance
+stage turns where the groups occur into features; their weights come from
+the JSON file ``weights`` names (``weights.json`` beside the profile, or the
+packaged one), which ``worker train`` writes.
+
+:func:`load_profile` is the only function here that reads files; it also
 reads the gazetteer and compiles every pattern once, so scoring is pure and fast.
 """
 
@@ -29,30 +35,47 @@ from typing import Any
 
 from worker.pipeline.gazetteer import Gazetteer, parse_gazetteer
 from worker.pipeline.learn import LinearModel, models_from_json
-from worker.pipeline.terms import TermMatcher, compile_terms
+from worker.pipeline.terms import TermMatcher, compile_terms, term_key
 
+DATA = Path(__file__).parent / "data"
+#: The profile shipped with the package, used when the configuration names none.
+DEFAULT_PROFILE = DATA / "profile.toml"
 #: The gazetteer shipped with the package, used when the profile names none.
-DEFAULT_GAZETTEER = Path(__file__).parent / "data" / "gazetteer.json"
-#: The learned weights beside the profile, used when the profile names no file.
-DEFAULT_WEIGHTS = "weights.json"
-#: Tables of the profile that are not term-group axes.
-_RESERVED = frozenset({"axes", "negative", "event_names"})
-
-DEFAULT_TITLE_WEIGHT = 2.0
-DEFAULT_REPEAT_BONUS = 0.5
-DEFAULT_MAX_BODY_FACTOR = 2.0
+DEFAULT_GAZETTEER = DATA / "gazetteer.json"
+#: The learned weights beside a profile, when the profile names no file.
+WEIGHTS_NAME = "weights.json"
+#: The weights shipped with the package: a profile without its own uses these.
+DEFAULT_WEIGHTS = DATA / WEIGHTS_NAME
+#: The roles of term groups, in the order features are listed.
+ROLES = ("topic", "event", "cue", "lookalike", "ignore")
+#: The kinds a ``[[cue]]`` group may have.
+CUE_KINDS = ("act", "curriculum", "trainee", "registration", "industry")
+#: A report is relevant from this probability on, unless the profile says otherwise.
+DEFAULT_THRESHOLD = 0.5
 
 
 @dataclass(frozen=True, slots=True)
 class TermGroup:
-    """Synonymous terms that count as one signal on one axis."""
+    """Synonymous terms that count as one signal."""
 
-    axis: str
+    role: str
     label: str
-    weight: float
     terms: tuple[str, ...]
-    #: True for a ``[[negative]]`` group: its weight is subtracted from ``axis``.
-    negative: bool = False
+    #: A word that counts only next to others ("training", "digital transformation").
+    weak: bool = False
+    #: For a ``cue``: which sign it is (``act``, ``curriculum``...).
+    kind: str = ""
+
+    @property
+    def feature(self) -> str:
+        """The feature name this group feeds: its role, or its kind / label ("" for none)."""
+        if self.role == "ignore":
+            return ""
+        if self.role == "cue":
+            return f"cue:{self.kind}"
+        if self.role == "lookalike":
+            return f"not:{self.label}"
+        return f"{self.role}~weak" if self.weak else self.role
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,20 +83,12 @@ class Profile:
     """A compiled topic profile; build it with :func:`load_profile`."""
 
     name: str
-    #: Total score a relevant document must reach (after every axis reached its minimum).
-    threshold: float
-    #: Axis name -> minimum score on that axis, in file order.
-    axes: dict[str, float] = field(default_factory=dict)
+    #: The probability from which a report is relevant.
+    threshold: float = DEFAULT_THRESHOLD
     groups: tuple[TermGroup, ...] = ()
-    #: A term in the title counts this many times its weight.
-    title_weight: float = DEFAULT_TITLE_WEIGHT
-    #: Each repeated body mention of a group adds this fraction of its weight ...
-    repeat_bonus: float = DEFAULT_REPEAT_BONUS
-    #: ... up to this multiple of its weight.
-    max_body_factor: float = DEFAULT_MAX_BODY_FACTOR
     #: Lowercased nouns that end an event's name ("workshop", "培训班").
     event_heads: tuple[str, ...] = ()
-    #: Lowercased term -> index into ``groups``.
+    #: Term key (lowercased, without wildcards) -> index into ``groups``.
     term_index: dict[str, int] = field(default_factory=dict)
     matcher: TermMatcher = field(default_factory=lambda: compile_terms(()))
     gazetteer: Gazetteer = field(default_factory=Gazetteer)
@@ -84,9 +99,9 @@ class Profile:
     #: Where the learned weights were read from (and ``worker train`` writes them).
     weights_path: Path | None = None
 
-    def labels(self, axis: str) -> tuple[str, ...]:
-        """The labels of the positive groups of ``axis``, in file order."""
-        return tuple(g.label for g in self.groups if g.axis == axis and not g.negative)
+    def labels(self, role: str) -> tuple[str, ...]:
+        """The labels of the groups of ``role``, in file order."""
+        return tuple(g.label for g in self.groups if g.role == role)
 
 
 def _bad(path: Path, key: str, what: str) -> ValueError:
@@ -99,41 +114,44 @@ def _number(value: Any, path: Path, key: str) -> float:
     return float(value)
 
 
-def _group(raw: Any, axis: str, path: Path, key: str, *, negative: bool) -> TermGroup:
+def _group(raw: Any, role: str, path: Path, key: str) -> TermGroup:
     if not isinstance(raw, dict):
-        raise _bad(path, key, "must be a table with label, weight and terms")
+        raise _bad(path, key, "must be a table with a label and terms")
     label = raw.get("label")
     if not isinstance(label, str) or not label.strip():
         raise _bad(path, f"{key}.label", "must be a non-empty string")
-    weight = _number(raw.get("weight"), path, f"{key}.weight")
-    if weight <= 0:
-        raise _bad(path, f"{key}.weight", "must be positive (negative groups subtract it)")
     terms = raw.get("terms")
     if (
         not isinstance(terms, list)
         or not terms
-        or not all(isinstance(t, str) and t.strip() for t in terms)
+        or not all(isinstance(t, str) and term_key(t).strip() for t in terms)
     ):
         raise _bad(path, f"{key}.terms", "must be a non-empty list of non-empty strings")
-    if negative:
-        axis = raw.get("against", axis)
-    return TermGroup(axis, label.strip(), weight, tuple(t.strip() for t in terms), negative)
+    weak = raw.get("weak", False)
+    if not isinstance(weak, bool):
+        raise _bad(path, f"{key}.weak", "must be true or false")
+    kind = raw.get("kind", "")
+    if role == "cue" and kind not in CUE_KINDS:
+        raise _bad(path, f"{key}.kind", f"must be one of {list(CUE_KINDS)}, got {kind!r}")
+    return TermGroup(role, label.strip(), tuple(t.strip() for t in terms), weak, kind)
 
 
-def _parse_groups(data: dict[str, Any], axes: dict[str, float], path: Path) -> list[TermGroup]:
+def _parse_groups(data: dict[str, Any], path: Path) -> list[TermGroup]:
+    if "axes" in data or "negative" in data:
+        raise _bad(
+            path, "axes" if "axes" in data else "negative",
+            "belongs to the old profile format: use [[topic]], [[event]], [[cue]] and "
+            "[[lookalike]] groups (see the packaged data/profile.toml)",
+        )  # fmt: skip
     groups: list[TermGroup] = []
-    for axis in axes:
-        tables = data.get(axis)
-        if not isinstance(tables, list) or not tables:
-            raise _bad(path, axis, "must be an array of tables ([[" + axis + "]]) with terms")
-        groups += [
-            _group(t, axis, path, f"{axis}[{i}]", negative=False) for i, t in enumerate(tables)
-        ]
-    for i, table in enumerate(data.get("negative", [])):
-        group = _group(table, "", path, f"negative[{i}]", negative=True)
-        if group.axis not in axes:
-            raise _bad(path, f"negative[{i}].against", f"must name one of the axes {list(axes)}")
-        groups.append(group)
+    for role in ROLES:
+        tables = data.get(role, [])
+        if not isinstance(tables, list):
+            raise _bad(path, role, f"must be an array of tables ([[{role}]])")
+        groups += [_group(t, role, path, f"{role}[{i}]") for i, t in enumerate(tables)]
+    for role in ("topic", "event"):
+        if not any(g.role == role for g in groups):
+            raise _bad(path, role, f"needs at least one [[{role}]] group")
     return groups
 
 
@@ -141,23 +159,12 @@ def _index(groups: list[TermGroup], path: Path) -> dict[str, int]:
     index: dict[str, int] = {}
     for i, group in enumerate(groups):
         for term in group.terms:
-            key = term.lower()
+            key = term_key(term.lower())
             if key in index and index[key] != i:
                 other = groups[index[key]].label
-                raise _bad(path, f"{group.axis}.terms", f"repeats {term!r} (also in {other!r})")
+                raise _bad(path, f"{group.role}.terms", f"repeats {term!r} (also in {other!r})")
             index[key] = i
     return index
-
-
-def _parse_axes(data: dict[str, Any], path: Path) -> dict[str, float]:
-    raw = data.get("axes")
-    if not isinstance(raw, dict) or not raw:
-        raise _bad(path, "axes", "must be a table of axis = minimum score, e.g. topic = 3.0")
-    axes = {str(name): _number(v, path, f"axes.{name}") for name, v in raw.items()}
-    clash = _RESERVED & set(axes)
-    if clash:
-        raise _bad(path, "axes", f"must not use the reserved names {sorted(clash)}")
-    return axes
 
 
 def _load_gazetteer(data: dict[str, Any], path: Path) -> Gazetteer:
@@ -174,22 +181,23 @@ def _load_gazetteer(data: dict[str, Any], path: Path) -> Gazetteer:
 
 def weights_path(data: dict[str, Any], path: Path) -> Path:
     """The weights file the profile names (relative to it), else ``weights.json`` beside it."""
-    name = data.get("weights", DEFAULT_WEIGHTS)
+    name = data.get("weights", WEIGHTS_NAME)
     if not isinstance(name, str) or not name:
         raise _bad(path, "weights", "must be a path relative to the profile")
     return path.parent / name
 
 
 def _load_models(data: dict[str, Any], path: Path) -> tuple[dict[str, LinearModel], Path]:
-    """The learned models; a profile without a weights file judges by its terms alone."""
-    found = weights_path(data, path)
-    if not found.exists() and "weights" not in data:
-        return {}, found
+    """The learned models: the profile's own file, else the packaged weights."""
+    own = weights_path(data, path)
+    found = own if own.exists() or "weights" in data else DEFAULT_WEIGHTS
+    if not found.exists() and found == DEFAULT_WEIGHTS:
+        return {}, own  # nothing learned yet: the stages use their fallbacks
     try:
         raw = json.loads(found.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         raise _bad(path, "weights", f"names an unreadable file {found}: {e}") from e
-    return models_from_json(raw, where=str(found)), found
+    return models_from_json(raw, where=str(found)), own
 
 
 def load_profile(path: Path, *, threshold: float | None = None) -> Profile:
@@ -200,32 +208,28 @@ def load_profile(path: Path, *, threshold: float | None = None) -> Profile:
         raise ValueError(f"{path}: cannot read the profile: {e}") from e
     except tomllib.TOMLDecodeError as e:
         raise ValueError(f"{path}: not valid TOML: {e}") from e
-    axes = _parse_axes(data, path)
-    groups = _parse_groups(data, axes, path)
+    groups = _parse_groups(data, path)
     index = _index(groups, path)
     heads = data.get("event_names", {}).get("heads", [])
     if not isinstance(heads, list) or not all(isinstance(h, str) for h in heads):
         raise _bad(path, "event_names.heads", "must be a list of strings")
-    file_threshold = _number(data.get("threshold", 0.0), path, "threshold")
-    models, found_weights = _load_models(data, path)
+    file_threshold = _number(data.get("threshold", DEFAULT_THRESHOLD), path, "threshold")
+    if not 0.0 < file_threshold < 1.0:
+        raise _bad(path, "threshold", f"must be a probability in (0, 1), got {file_threshold}")
+    models, own_weights = _load_models(data, path)
     name = data.get("name", path.stem)
     if not isinstance(name, str):
         raise _bad(path, "name", "must be a string")
+    terms = [t.lower() for g in groups for t in g.terms]
     return Profile(
         name=name,
         threshold=threshold if threshold is not None else file_threshold,
-        axes=axes,
         groups=tuple(groups),
-        title_weight=_number(data.get("title_weight", DEFAULT_TITLE_WEIGHT), path, "title_weight"),
-        repeat_bonus=_number(data.get("repeat_bonus", DEFAULT_REPEAT_BONUS), path, "repeat_bonus"),
-        max_body_factor=_number(
-            data.get("max_body_factor", DEFAULT_MAX_BODY_FACTOR), path, "max_body_factor"
-        ),
         event_heads=tuple(h.lower() for h in heads),
         term_index=index,
-        matcher=compile_terms(index),
+        matcher=compile_terms(terms),
         gazetteer=_load_gazetteer(data, path),
         head_matcher=compile_terms(h.lower() for h in heads),
         models=models,
-        weights_path=found_weights,
+        weights_path=own_weights,
     )
