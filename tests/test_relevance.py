@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -35,7 +34,11 @@ def _score(profile, title: str, body: str):
 @pytest.mark.parametrize(
     ("title", "body", "relevant"),
     [
-        ("智能制造高级研修班在苏州举办", "6月12日，研修班开班。学员参加培训，专家授课，课程涵盖数字孪生。", True),
+        (
+            "智能制造高级研修班在苏州举办",
+            "6月12日，研修班开班。学员参加培训，专家授课，课程涵盖数字孪生。",
+            True,
+        ),
         (
             "Smart Factory Bootcamp in Stuttgart",
             "The bootcamp will run from 3 to 5 June 2025. Participants learned hands-on PLC and "
@@ -104,7 +107,8 @@ def test_english_terms_need_word_boundaries(profile) -> None:
 
 
 def test_ignored_phrases_do_not_count(profile) -> None:
-    values = features(_doc("Of course", "A world-class plant; training data for models."), profile)[0]
+    doc = _doc("Of course", "A world-class plant; training data for models.")
+    values = features(doc, profile)[0]
     assert not any(name.startswith(("event", "subject")) for name in values)
 
 
@@ -172,7 +176,8 @@ def test_fit_learns_and_keeps_priors_where_data_say_nothing() -> None:
     assert model.weights["never_seen"] == pytest.approx(-2.0)
     assert model.score({"a": 1.0}) > 0 > model.score({"b": 1.0})
     again = models_from_json(models_to_json({"m": model}), where="test")["m"]
-    assert again.score({"a": 1.0, "b": 1.0}) == pytest.approx(model.score({"a": 1.0, "b": 1.0}), 1e-4)
+    both = {"a": 1.0, "b": 1.0}
+    assert again.score(both) == pytest.approx(model.score(both), 1e-4)
 
 
 def test_prior_covers_every_lookalike_class(profile) -> None:
@@ -197,9 +202,12 @@ def test_prior_covers_every_lookalike_class(profile) -> None:
             '[[topic]]\nlabel = "a"\nterms = ["x"]\n[[event]]\nlabel = "e"\nterms = ["x"]\n',
             "repeats",
         ),
-        ('threshold = 7.0\n[[topic]]\nlabel = "a"\nterms = ["x"]\n[[event]]\nlabel = "e"\n'
-         'terms = ["y"]\n', "threshold"),  # fmt: skip
-        ('[axes]\ntopic = 1.0\n', "old profile format"),
+        (
+            'threshold = 7.0\n[[topic]]\nlabel = "a"\nterms = ["x"]\n[[event]]\nlabel = "e"\n'
+            'terms = ["y"]\n',
+            "threshold",
+        ),  # fmt: skip
+        ("[axes]\ntopic = 1.0\n", "old profile format"),
         ("[axes\n", "TOML"),
     ],
 )

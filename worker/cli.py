@@ -12,6 +12,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -19,6 +20,7 @@ from worker import __version__
 from worker.config import ConfigError, Settings, load_settings
 from worker.jobs import Worker, resolve_profile, utcnow
 from worker.jobs.commit import dedup_plan
+from worker.jobs.context import Clock
 from worker.logs import setup_logging
 from worker.model import Entry
 from worker.pipeline import process
@@ -43,6 +45,21 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"worker: error: {message}\n")
 
 
+NOW_HELP = (
+    "the pipeline's clock, ISO 8601 (e.g. 2025-12-01T00:00:00Z): the year of a year-less "
+    "date on a page that states no date of its own; default: now"
+)
+
+
+def _instant(value: str) -> datetime:
+    """An ISO 8601 date or time; a time without a zone is UTC."""
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time: {value!r}") from e
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="worker", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -58,12 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     sub.add_parser("run", help="run the service: scheduler and HTTP server, until SIGTERM/SIGINT")
-    sub.add_parser("once", help="run one full cycle (seeds, feeds, publish) and exit")
+    once = sub.add_parser("once", help="run one full cycle (seeds, feeds, publish) and exit")
+    once.add_argument("--now", type=_instant, help=NOW_HELP)
     inspect = sub.add_parser(
         "inspect",
         help="run the pipeline on documents or feeds and print JSON Lines; stores nothing",
     )
     inspect.add_argument("targets", nargs="+", metavar="PATH_OR_URL")
+    inspect.add_argument("--now", type=_instant, help=NOW_HELP)
     sub.add_parser("check-config", help="validate the configuration and the topic profile")
     sub.add_parser("rescore", help="re-run relevance and extraction on every stored item")
     sub.add_parser("migrate", help="bring the database schema up to date")
@@ -119,8 +138,9 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_once(settings: Settings, _args: argparse.Namespace) -> int:
-    worker = _worker(settings)
+def cmd_once(settings: Settings, args: argparse.Namespace) -> int:
+    pinned = args.now
+    worker = _worker(settings, pipeline_clock=(lambda: pinned) if pinned else None)
     try:
         report = worker.cycle()
     except OSError as e:
@@ -135,10 +155,10 @@ def cmd_once(settings: Settings, _args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _worker(settings: Settings) -> Worker:
+def _worker(settings: Settings, *, pipeline_clock: Clock | None = None) -> Worker:
     profile = _profile(settings)
     try:
-        return Worker(settings, profile=profile)
+        return Worker(settings, profile=profile, pipeline_clock=pipeline_clock)
     except OSError as e:
         raise SystemExit(_fail(f"cannot open the database {settings.db_url}: {e}")) from e
 
@@ -151,7 +171,7 @@ def _fail(message: str) -> int:
 def cmd_inspect(settings: Settings, args: argparse.Namespace) -> int:
     profile = _profile(settings)
     failed = 0
-    now = utcnow()
+    now = args.now or utcnow()
     for target in args.targets:
         try:
             for entry in _entries_of(target, settings):

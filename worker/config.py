@@ -157,7 +157,6 @@ class FeedSource(_Strict):
     category: str = ""
 
 
-
 #: The events a subscriber can ask for.
 WebhookEvent = Literal["item.created", "item.updated"]
 #: Svix's retry schedule (https://docs.svix.com/retries): seconds to wait after
@@ -180,7 +179,6 @@ class WebhookSubscriber(_Strict):
     topics: tuple[str, ...] = ()
     #: Only items judged relevant with at least this probability (0 to 1).
     min_score: float | None = Field(None, ge=0.0, le=1.0)
-
 
     @field_validator("secret")
     @classmethod

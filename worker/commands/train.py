@@ -36,9 +36,9 @@ def register(sub: Any) -> None:
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
-    from worker.app import resolve_profile
     from worker.corpus import load_corpus
     from worker.evaluate import cross_corpus
+    from worker.jobs import resolve_profile
     from worker.train import fit_models, gather_rows, write_models
 
     try:

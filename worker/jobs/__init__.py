@@ -51,6 +51,7 @@ class Worker:
         clock: Clock = utcnow,
         stopping: threading.Event | None = None,
         jitter: Callable[[], float] = random.random,
+        pipeline_clock: Clock | None = None,
     ) -> None:
         profile = profile or resolve_profile(settings)
         if store is None:
@@ -67,6 +68,7 @@ class Worker:
             metrics=Metrics(),
             holder=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
             jitter=jitter,
+            pipeline_clock=pipeline_clock or clock,
         )
         #: Webhooks: subscribers' secrets are read here, so a bad one stops start-up.
         self.notifier = Notifier(settings, store, clock=clock)

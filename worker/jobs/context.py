@@ -50,6 +50,9 @@ class JobContext:
     holder: str
     #: Draws the jitter of error backoff, in [0, 1); tests pass a constant.
     jitter: Callable[[], float]
+    #: The pipeline's clock (year-less dates of pages without a date of their own);
+    #: ``--now`` pins it so that a quality figure does not change with the day.
+    pipeline_clock: Clock = utcnow
 
 
 def log_source(report: SourceReport) -> None:

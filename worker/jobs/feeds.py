@@ -131,7 +131,7 @@ class _Cycle:
             digest = None
             if response.is_success():
                 digest = await self.job.parse_pool.digest(
-                    response.body, response.headers, feed.url, now
+                    response.body, response.headers, feed.url, context.pipeline_clock()
                 )
             future: asyncio.Future[SourceReport] = asyncio.get_running_loop().create_future()
             self.waiting.append((Check(feed, response, digest, now), future))

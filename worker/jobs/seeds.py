@@ -55,7 +55,10 @@ class SeedsJob:
                 renewed = time.monotonic()
             result = seeds.read_seed(folder, path, known)
             if result.status == "ok":
-                items = [process(entry, ctx.profile, now=ctx.clock()) for entry in result.entries]
+                items = [
+                    process(entry, ctx.profile, now=ctx.pipeline_clock())
+                    for entry in result.entries
+                ]
                 report = self.committer.commit(result.source, items)
             else:
                 status = SourceStatus(result.status)

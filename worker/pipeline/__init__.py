@@ -26,7 +26,10 @@ def process(entry: Entry, profile: Profile, *, now: datetime, extract_all: bool 
     doc = normalize(entry, now=now)
     relevance = score(doc, profile)
     relevant = relevance.relevant or extract_all
-    event = extract(doc, profile, relevance) if relevant else EventFacts(topics=relevance.topics)
+    if relevant:
+        event = extract(doc, profile, relevance, now=now)
+    else:
+        event = EventFacts(topics=relevance.topics)
     return Item(
         key=entry_key(entry),
         doc=doc,

@@ -232,7 +232,11 @@ def shingle_hashes(text: str) -> np.ndarray:
 #: MurmurHash3's 32-bit finalizer (shifts and multipliers), the pre-mix of datasketch's
 #: "affine32" scheme: signatures made here equal datasketch's (``tests/test_dedup.py``).
 _FMIX32 = (
-    np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16)
+    np.uint32(16),
+    np.uint32(0x85EBCA6B),
+    np.uint32(13),
+    np.uint32(0xC2B2AE35),
+    np.uint32(16),
 )
 
 

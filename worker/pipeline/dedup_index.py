@@ -379,9 +379,7 @@ class DedupIndex:
         containment = np.minimum(1.0, common / smaller)
         # Only near duplicates (``is_near_duplicate``) can be chosen by this layer; most
         # bucket-mates are not, and building their candidates cost more than finding them.
-        near = (jaccard >= self.threshold) | (
-            containment >= max(CONTAINMENT_MIN, self.threshold)
-        )
+        near = (jaccard >= self.threshold) | (containment >= max(CONTAINMENT_MIN, self.threshold))
         if not near.any():
             return []
         jaccard, containment, items = jaccard[near], containment[near], items[near]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from worker.model import Document
 from worker.pipeline.dates import DateSpan, cn_number, find_dates
@@ -49,13 +49,14 @@ _DATE_OTHER_CUES = re.compile(
 )
 
 
-def _reference(doc: Document) -> date | None:
-    """The date missing years are inferred from: publication, else the text's commonest year."""
+def _reference(doc: Document, now: datetime | None) -> date | None:
+    """The date missing years are inferred from: publication, else the text's commonest
+    year, else the pipeline's clock (``--now``)."""
     if doc.published is not None:
         return doc.published.date()
     years = Counter(_YEAR.findall(f"{doc.title}\n{doc.text}"))
     if not years:
-        return None
+        return now.date() if now else None
     return date(int(years.most_common(1)[0][0]), 7, 1)
 
 
@@ -118,9 +119,9 @@ def _stated_length(text: str) -> int | None:
     return _duration_days(f"为期{lengths.pop()}天") if len(lengths) == 1 else None
 
 
-def event_dates(doc: Document) -> tuple[date | None, date | None]:
+def event_dates(doc: Document, now: datetime | None = None) -> tuple[date | None, date | None]:
     """The event's (start, end): the best-placed date or range in the title and text."""
-    reference = _reference(doc)
+    reference = _reference(doc, now)
     text = f"{doc.title}\n{doc.text[:LEAD_CHARS]}"
     spans = find_dates(text, reference or date.min)
     if reference is None:

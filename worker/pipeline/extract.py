@@ -15,6 +15,7 @@ the event-name nouns); no I/O.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from worker.model import Document, EventFacts, Relevance
 from worker.pipeline.event_dates import event_dates
@@ -139,11 +140,17 @@ def event_title(doc: Document, profile: Profile) -> str:
 # ---------------------------------------------------------------------- main
 
 
-def extract(doc: Document, profile: Profile, relevance: Relevance) -> EventFacts:
-    """The event's facts as far as the text states them; unknown facts stay None/empty."""
+def extract(
+    doc: Document, profile: Profile, relevance: Relevance, *, now: datetime | None = None
+) -> EventFacts:
+    """The event's facts as far as the text states them; unknown facts stay None/empty.
+
+    ``now`` is the pipeline's clock: the year of a year-less date when the page
+    states no date of its own.
+    """
     text = f"{doc.title}\n{doc.text}"
     organizers = find_organizers(text)
-    start, end = event_dates(doc)
+    start, end = event_dates(doc, now)
     city, country, venue = event_place(doc, profile, organizers)
     return EventFacts(
         title=event_title(doc, profile),

@@ -45,9 +45,7 @@ class FeedQueries(StoreBase):
         rows = list(configured)
         with self.engine.begin() as conn:
             conn.execute(
-                update(feeds)
-                .where(feeds.c.origin == ORIGIN_CONFIG)
-                .values(origin=ORIGIN_UNLISTED)
+                update(feeds).where(feeds.c.origin == ORIGIN_CONFIG).values(origin=ORIGIN_UNLISTED)
             )
             for url, name, category, every in rows:
                 values = {"name": name, "category": category, "every": every}
@@ -136,7 +134,9 @@ class FeedQueries(StoreBase):
         return sorted(
             rows,
             key=lambda f: (
-                f.next_check_at.timestamp() if f.next_check_at else 0.0, f.spread, f.url
+                f.next_check_at.timestamp() if f.next_check_at else 0.0,
+                f.spread,
+                f.url,
             ),
         )
 

@@ -63,9 +63,7 @@ class _ItemStatements:
 
 
 class ItemQueries(ClusterQueries):
-    def save_item(
-        self, item: Item, *, now: datetime, dedup: DedupPlan | None = None
-    ) -> SaveResult:
+    def save_item(self, item: Item, *, now: datetime, dedup: DedupPlan | None = None) -> SaveResult:
         """Store ``item`` once by its key; update it in place when its content changed.
 
         The result names the *cluster* (the published entry, see ``store.clusters``):

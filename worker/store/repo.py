@@ -15,4 +15,3 @@ from worker.store.seedfiles import SeedFileQueries
 
 class Store(ItemQueries, SeedFileQueries, FeedQueries, OutboxQueries, LockQueries):
     """All database access of the worker goes through here."""
-

@@ -128,8 +128,13 @@ feeds = Table(
     Column("lease_until", UtcDateTime()),
     #: Drawn at random when the feed is added: feeds due at the same moment are claimed
     #: in this order, so a batch mixes hosts rather than taking them in URL order.
-    Column("spread", Integer, nullable=False, default=lambda: random.getrandbits(31),
-           server_default="0"),
+    Column(
+        "spread",
+        Integer,
+        nullable=False,
+        default=lambda: random.getrandbits(31),
+        server_default="0",
+    ),
 )
 
 #: Webhook subscribers, synced from the ``[[webhooks]]`` tables of the config, and their state.
