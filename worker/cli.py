@@ -262,4 +262,4 @@ COMMANDS = {
 }
 #: Command groups that live in their own module under ``worker.commands``:
 #: each has ``register(subparsers)`` and ``run(settings, args) -> int``.
-COMMAND_MODULES = ("feeds", "webhooks", "train")
+COMMAND_MODULES = ("feeds", "webhooks", "train", "healthcheck")
