@@ -13,6 +13,7 @@ habits of such a host are handled here rather than in the image:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import resource
@@ -27,7 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 #: The base image's tag when none is given: the stand-in .ci/python-standin builds.
 STANDIN = "localhost/python-standin:3.11-bookworm"
-IMAGE = "localhost/smartmfg-events-worker:test"
+#: The image under test, tagged per checkout: worktrees of one machine share Podman's store.
+IMAGE = f"localhost/smartmfg-events-worker:test-{hashlib.sha1(bytes(ROOT)).hexdigest()[:8]}"
 #: Podman's global options on these machines (see the module's docstring).
 GLOBAL_OPTIONS = ("--runtime", "runc", "--cgroup-manager", "cgroupfs")
 
