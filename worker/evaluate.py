@@ -14,10 +14,16 @@ This module reads corpora (I/O at the edge); the pipeline it runs stays pure.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -151,4 +157,90 @@ def cross_corpus(corpora: Sequence[Corpus], profile: Profile) -> dict[str, Quali
         others = [c for c in corpora if c is not left_out]
         models = fit_models(others, profile)
         out[left_out.name] = evaluate(left_out, replace(profile, models=models))
+    return out
+
+
+# ------------------------------------------------------------- same event
+
+
+@dataclass(frozen=True, slots=True)
+class Merging:
+    """How the reports of one event came out: one entry per event, near misses apart."""
+
+    groups: int
+    merged: int
+    pairs: int
+    apart: int
+    misses: tuple[Miss, ...] = ()
+
+
+def same_event_groups(corpus: Corpus) -> dict[str, list[str]]:
+    """``same_event`` value -> the documents that report that event."""
+    groups: dict[str, list[str]] = {}
+    for labelled in corpus.docs:
+        group = labelled.label.get("same_event")
+        if group:
+            groups.setdefault(str(group), []).append(labelled.name)
+    return groups
+
+
+def near_miss_pairs(path: Path, corpus: str) -> list[tuple[list[str], list[str]]]:
+    """The near-miss pairs ``path`` (``tests/labels/near_miss.toml``) lists for ``corpus``."""
+    if not path.exists():
+        return []
+    pairs = tomllib.loads(path.read_text(encoding="utf-8")).get(corpus, {}).get("pairs", [])
+    return [(list(a), list(b)) for a, b in pairs]
+
+
+def merging(
+    groups: dict[str, list[str]],
+    pairs: list[tuple[list[str], list[str]]],
+    clusters: dict[str, str | None],
+) -> Merging:
+    """Score the entries (``clusters``: document -> entry id, None when not published)."""
+    misses: list[Miss] = []
+    merged = 0
+    for group, docs in sorted(groups.items()):
+        entries = {clusters.get(d) for d in docs}
+        if len(entries) == 1 and None not in entries:
+            merged += 1
+        else:
+            split = {d: clusters.get(d) for d in docs}
+            misses.append(Miss(group, "same event", "one entry", split))
+    apart = 0
+    for left, right in pairs:
+        a = {clusters.get(d) for d in left} - {None}
+        b = {clusters.get(d) for d in right} - {None}
+        if a and b and a.isdisjoint(b):
+            apart += 1
+        elif a & b:
+            misses.append(Miss(f"{left}/{right}", "near miss", "two entries", "one entry"))
+        else:
+            apart += 1  # a report not published at all is not a wrong merge
+    return Merging(len(groups), merged, len(pairs), apart, tuple(misses))
+
+
+def clusters_after_once(docs: list[Path], now: datetime, workdir: Path) -> dict[str, str | None]:
+    """Run ``worker once --now`` over ``docs`` as seeds; document stem -> its entry id.
+
+    The real path of an item (seed folder, pipeline, dedup index, store) on a fresh
+    SQLite database under ``workdir``; irrelevant reports have no entry (None).
+    """
+    seeds = workdir / "seeds"
+    seeds.mkdir(parents=True)
+    for doc in docs:
+        shutil.copyfile(doc, seeds / doc.name)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKER_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "worker", "once", "--now", now.isoformat()],
+        cwd=workdir, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise RuntimeError(f"worker once failed: {result.stderr.strip()[-500:]}")
+    with sqlite3.connect(workdir / "data" / "worker.db") as db:
+        rows = db.execute("SELECT key, cluster_id, relevant FROM items").fetchall()
+    out: dict[str, str | None] = {}
+    for key, cluster, relevant in rows:
+        stem = Path(str(key).removeprefix("seed:").split("#", 1)[0]).stem
+        out[stem] = cluster if relevant else None
     return out

@@ -22,8 +22,8 @@ Layers, tried in this order; the first that finds a cluster wins:
    reach the configured threshold.
 4. **The same event across wording and language** (``same_event``): the same
    start date and the same city, and then either a close title, or overlapping
-   organizers with a not-unlike title (same language); or, across English and
-   Chinese, the rule described at ``same_event``.
+   organizers with a not-unlike title (same language); or, in any language, the
+   same facts: start, end, city, kind and most topics (see ``same_event``).
 
 Wrong merges are worse than missed ones, so every layer after the first also
 requires that the two reports do not *conflict* (``conflict``): different
@@ -77,9 +77,10 @@ KEY_HEAD_CHARS = 200
 #: organiser's two courses on the same day share organizers, not titles.
 WEAK_TITLE = 0.5
 
-#: Across languages, the share of topics two reports must have in common (Jaccard):
-#: one shared label of five is a coincidence of the profile, not the same event.
-XLANG_TOPICS = 0.5
+#: By facts alone, the share of the smaller topic set the other must have too: one
+#: shared label of five is a coincidence of the profile, not the same event; a
+#: trimmed repost names fewer topics than the report it copies.
+FACTS_TOPICS = 0.5
 #: When the titles name no kind of event, the opening of the text is read for one.
 KIND_TEXT_CHARS = 200
 
@@ -109,6 +110,13 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
             re.I,
         ),
     ),
+)
+#: A headline that ends like an event's name ("… Welding Robot Course", "…培训班").
+_NAME_END = re.compile(
+    r"(?:training|course|workshop|bootcamp|boot camp|masterclass|class|seminar|programme|"
+    r"program|camp|school|培训班|研修班|训练营|实训营|工作坊|公开课|研讨班|进修班|讲习班|培训)"
+    r"[\s\d()（）第期一二三四五六七八九十]*$",
+    re.IGNORECASE,
 )
 _NON_WORD = re.compile(r"[\W_]+")
 #: The ASCII bytes ``_NON_WORD`` removes (all but letters and digits), for bytes.translate.
@@ -407,8 +415,12 @@ def _org_key(name: str) -> str:
     return dedup_text(name)
 
 
-def match_facts(doc: Document, event: EventFacts) -> MatchFacts:
+def match_facts(doc: Document, event: EventFacts, *, relevant: bool = False) -> MatchFacts:
+    """What the event layer compares of a report. A report relevance keeps is a
+    training event whatever other words its title has; only others get a kind
+    from their words."""
     title = event.title or doc.title
+    kind = "training" if relevant else event_kind(title, doc.title, doc.text[:KIND_TEXT_CHARS])
     return MatchFacts(
         lang=doc.lang,
         start=event.start,
@@ -419,7 +431,7 @@ def match_facts(doc: Document, event: EventFacts) -> MatchFacts:
         organizers=frozenset(_org_key(o) for o in event.organizers if _org_key(o)),
         topics=frozenset(event.topics),
         sessions=session_numbers(title, doc.title),
-        kind=event_kind(title, doc.title, doc.text[:KIND_TEXT_CHARS]),
+        kind=kind,
     )
 
 
@@ -477,8 +489,35 @@ def _languages_differ(a: MatchFacts, b: MatchFacts) -> bool:
     return {a.lang, b.lang} == {"en", "zh"}
 
 
-def same_event(a: MatchFacts, b: MatchFacts) -> str | None:
-    """Why ``a`` and ``b`` report one event (layer 4), or None.
+def _named(facts: MatchFacts) -> bool:
+    """The report names its event: a name found apart from the headline ("… Training
+    Course" in "… Training Course Opens in Xi'an"), or a headline that is a name."""
+    return facts.title != facts.headline or _NAME_END.search(facts.headline) is not None
+
+
+def _same_facts(a: MatchFacts, b: MatchFacts) -> str | None:
+    """The same start, end, city, kind and most topics: one event however it is worded.
+
+    Unless both reports name their events and the names differ: one organizer's
+    two courses side by side share every other fact.
+    """
+    if not (a.end and b.end and a.end == b.end and a.kind and a.kind == b.kind):
+        return None
+    shared = a.topics & b.topics
+    if len(shared) < FACTS_TOPICS * max(1, min(len(a.topics), len(b.topics))):
+        return None
+    if (
+        _named(a)
+        and _named(b)
+        and not _languages_differ(a, b)
+        and title_similarity(a.title, b.title, a.city) < WEAK_TITLE
+    ):
+        return None
+    return f"same start, end, city and kind; topics {sorted(shared)}"
+
+
+def same_event(a: MatchFacts, b: MatchFacts) -> tuple[str, bool] | None:
+    """Why ``a`` and ``b`` report one event (layer 4), and whether by facts alone; or None.
 
     Both must state the same start date and the same city, and nothing may
     conflict. Then, in one language: a close title (the event's name or the
@@ -486,35 +525,30 @@ def same_event(a: MatchFacts, b: MatchFacts) -> str | None:
     rewrite the headline but keeps the event's name; one organiser's two
     courses share organizers but not names.
 
-    Across English and Chinese, titles and organizer names share no strings,
-    so this rule asks for more of what does not depend on the language: the
-    same start *and* end date, the same city, the same kind of event, at least
-    half of their topics in common (topics are the profile's labels, the same in
-    both languages), and the two reports in different languages. Two different
-    smart-manufacturing trainings starting and ending on the same days in the
-    same city, one reported only in English and one only in Chinese, would
-    still merge; ``decide`` therefore merges across languages only when exactly
-    one cluster qualifies, so where two such events exist neither is merged.
+    Failing that, in any language (titles and organizer names of an English and
+    a Chinese report share no strings; a rewrite may share no sentence): the
+    same start *and* end date, the same city, the same kind of event, and most
+    topics in common (topics are the profile's labels, the same in every
+    language), unless both name their events and the names differ. Two
+    different trainings starting and ending on the same days in the same city
+    on the same topics would still merge this way; ``decide`` therefore merges
+    by facts alone only when exactly one cluster qualifies.
     """
     if not (a.start and b.start and a.city and b.city):
         return None
     if a.start != b.start or a.city != b.city or conflict(a, b):
         return None
-    if _languages_differ(a, b):
-        if not (a.end and b.end and a.kind and a.kind == b.kind):
-            return None
-        shared = a.topics & b.topics
-        if len(shared) / max(1, len(a.topics | b.topics)) < XLANG_TOPICS:
-            return None
-        return f"same dates, city and kind across languages; topics {sorted(shared)}"
-    title = max(
-        title_similarity(a.title, b.title, a.city), title_similarity(a.headline, b.headline, a.city)
-    )
-    if title >= CLOSE_TITLE:
-        return f"same start and city; titles alike ({title:.2f})"
-    if a.organizers & b.organizers and title >= WEAK_TITLE:
-        return f"same start and city; organizers overlap; titles alike ({title:.2f})"
-    return None
+    if not _languages_differ(a, b):
+        title = max(
+            title_similarity(a.title, b.title, a.city),
+            title_similarity(a.headline, b.headline, a.city),
+        )
+        if title >= CLOSE_TITLE:
+            return f"same start and city; titles alike ({title:.2f})", False
+        if a.organizers & b.organizers and title >= WEAK_TITLE:
+            return f"same start and city; organizers overlap; titles alike ({title:.2f})", False
+    why = _same_facts(a, b)
+    return (why, True) if why else None
 
 
 # ---------------------------------------------------------------- the decision
@@ -560,7 +594,8 @@ def kept_fingerprint(item: Item, signer: Signer) -> Fingerprint:
     (``worker rescore`` makes the whole one if the item is kept later)."""
     if item.relevance.relevant:
         return fingerprint(item, signer)
-    return Fingerprint(keys=(), signature=None, shingles=0, facts=match_facts(item.doc, item.event))
+    facts = match_facts(item.doc, item.event, relevant=False)
+    return Fingerprint(keys=(), signature=None, shingles=0, facts=facts)
 
 
 def fingerprint(item: Item, signer: Signer) -> Fingerprint:
@@ -569,7 +604,7 @@ def fingerprint(item: Item, signer: Signer) -> Fingerprint:
         keys=exact_keys(item.doc),
         signature=signature,
         shingles=shingles,
-        facts=match_facts(item.doc, item.event),
+        facts=match_facts(item.doc, item.event, relevant=item.relevance.relevant),
     )
 
 
@@ -619,29 +654,29 @@ def decide(
 def _decide_event(
     facts: MatchFacts, candidates: Sequence[Candidate], cross_language: bool
 ) -> Decision:
-    same_lang: list[tuple[str, str]] = []
-    cross: dict[str, str] = {}
+    """A report that names the event alike wins; by facts alone, only a single match."""
+    by_words: list[tuple[str, str]] = []
+    by_facts: dict[str, tuple[str, bool]] = {}
     for c in candidates:
         if _conflicts(facts, c.members):
             continue
         for member in c.members:
-            why = same_event(facts, member)
-            if why is None:
+            found = same_event(facts, member)
+            if found is None:
                 continue
-            if _languages_differ(facts, member):
-                if cross_language:
-                    cross.setdefault(c.cluster, why)
-            else:
-                same_lang.append((c.cluster, why))
+            why, facts_only = found
+            across = _languages_differ(facts, member)
+            if not facts_only:
+                by_words.append((c.cluster, why))
                 break
-    if same_lang:
-        cluster, why = same_lang[0]
+            if cross_language or not across:
+                by_facts.setdefault(c.cluster, (why, across))
+    if by_words:
+        cluster, why = by_words[0]
         return Decision(cluster, "event", why)
-    if len(cross) == 1:
-        ((cluster, why),) = cross.items()
-        return Decision(cluster, "event-xlang", why)
-    if len(cross) > 1:
-        return Decision(
-            None, "new", f"{len(cross)} events in the other language qualify; none merged"
-        )
+    if len(by_facts) == 1:
+        ((cluster, (why, across)),) = by_facts.items()
+        return Decision(cluster, "event-xlang" if across else "event", why)
+    if len(by_facts) > 1:
+        return Decision(None, "new", f"{len(by_facts)} events qualify by facts; none merged")
     return Decision(None, "new", "no earlier report")

@@ -40,13 +40,21 @@ _ZH_QUOTED = re.compile(r"[“\"《「]([^”\"》」\n]{4,60})[”\"》」]")
 #: Words that may sit inside an English event name without being capitalized.
 _EN_NAME_JOINERS = frozenset({"of", "on", "for", "and", "in", "the", "&", "to", "with", "-", "–"})
 _EN_WORD = re.compile(r"[\w&'’.\-–]+")
+#: Verbs of headlines, capitalized in title case, that end an event's name on
+#: either side: "Kaveri Institute Hosts | Smart Factory Bootcamp | Opens in Pune".
+_EN_HEADLINE_VERBS = frozenset(
+    """opens opened open held holds hold hosts hosted host kicks kicked launches launched
+    launch begins began starts started ends ended concludes concluded wraps returns
+    announces announced offers offered runs ran trains trained welcomes welcomed
+    completes completed celebrates set sets to will is are was were be comes""".split()  # noqa: SIM905
+)
 
 
 # ---------------------------------------------------------------- event name
 
 
 def _is_name_word(word: str) -> bool:
-    return word[:1].isupper() or word[:1].isdigit()
+    return (word[:1].isupper() or word[:1].isdigit()) and word.lower() not in _EN_HEADLINE_VERBS
 
 
 def _grow_en(text: str, begin: int, end: int) -> str:
