@@ -21,7 +21,7 @@ from tests.publish_samples import NOW, sample_entries
 from worker.config import PublishSettings
 from worker.publish import Snapshot, render_all, write_all
 from worker.publish.entries import entry_title, sources
-from worker.server import FeedServer, make_handler
+from worker.server import FeedServer, make_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -56,8 +56,7 @@ def site(tmp_path: Path) -> Iterator[str]:
     feeds = tmp_path / "feeds"
     snapshot = Snapshot(window=tuple(sample_entries()), today=NOW.date())
     write_all(render_all(snapshot, PublishSettings(base_url="http://feeds.test")), feeds)
-    handler = make_handler(feeds, health=lambda: {"status": "ok"}, metrics=str, max_age=60)
-    server = FeedServer("127.0.0.1", 0, handler)
+    server = FeedServer(make_app(feeds), host="127.0.0.1", port=0)
     server.start()
     try:
         yield f"http://127.0.0.1:{server.port}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import make_settings
 from tests.publish_samples import BASE_URL, EN_ENTRY, NOW, ZH_ENTRY, pipeline_item
 from worker.config import PublishSettings
-from worker.server import FeedServer, accepts_gzip, make_handler
+from worker.server import FeedServer, accepts_gzip, make_app
 
 MAX_AGE = 300
 TYPES = {
@@ -32,38 +32,39 @@ TYPES = {
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def served(tmp_path: Path) -> Iterator[tuple[str, Path, Callable[[], object]]]:
     feeds = tmp_path / "feeds"
     feeds.mkdir()
-    handler = make_handler(
-        feeds, health=lambda: {"status": "ok"}, metrics=lambda: "up 1\n", max_age=MAX_AGE
-    )
-    server = FeedServer("127.0.0.1", 0, handler)
+    app = make_app(feeds, metrics=lambda: b"up 1\n", max_age=MAX_AGE)
+    server = FeedServer(app, host="127.0.0.1", port=0, rescan=lambda: None)
     server.start()
     try:
-        yield f"http://127.0.0.1:{server.port}", feeds
+        yield f"http://127.0.0.1:{server.port}", feeds, app.site.refresh
     finally:
         server.stop()
 
 
 def test_a_reader_polls_and_gets_304_until_something_changes(
-    tmp_path: Path, db_url: str, served: tuple[str, Path]
+    tmp_path: Path, db_url: str, served: tuple[str, Path, Callable[[], object]]
 ) -> None:
     from worker.jobs import Worker
 
-    url, feeds = served
+    url, feeds, refresh = served
     settings = make_settings(
         tmp_path, db_url, feeds_dir=feeds, publish=PublishSettings(base_url=BASE_URL)
     )
     with Worker(settings, clock=lambda: NOW) as worker, httpx.Client(base_url=url) as reader:
         worker.store.save_item(pipeline_item(EN_ENTRY), now=NOW - timedelta(days=1))
         worker.publish()
+        refresh()
         for path in ("/feeds/atom.xml", "/feeds/rss.xml", "/feeds/feed.json", "/feeds/events.ics"):
             first = reader.get(path)
             assert first.status_code == 200
             etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
             assert etag.startswith('"') and not etag.startswith("W/")
-            assert first.headers["Cache-Control"] == f"public, max-age={MAX_AGE}"
+            assert first.headers["Cache-Control"] == (
+                f"public, max-age={MAX_AGE}, stale-while-revalidate={MAX_AGE}"
+            )
             assert first.headers["Content-Type"] == TYPES[path]
             again = reader.get(path, headers={"If-None-Match": etag})
             assert again.status_code == 304 and again.content == b""
@@ -77,6 +78,7 @@ def test_a_reader_polls_and_gets_304_until_something_changes(
         before = reader.get("/feeds/atom.xml")
         worker.store.save_item(pipeline_item(ZH_ENTRY), now=NOW)
         assert "atom.xml" in worker.publish()
+        refresh()
         after = reader.get("/feeds/atom.xml", headers={"If-None-Match": before.headers["ETag"]})
         assert after.status_code == 200
         assert after.headers["ETag"] != before.headers["ETag"]
@@ -88,18 +90,20 @@ def test_a_reader_polls_and_gets_304_until_something_changes(
             now=NOW,
         )
         worker.publish()
+        refresh()
         assert (
             reader.get("/feeds/en/atom.xml", headers={"If-None-Match": en.headers["ETag"]})
         ).status_code == 304
 
 
-def test_gzip_head_and_content_types(served: tuple[str, Path]) -> None:
+def test_gzip_head_and_content_types(served: tuple[str, Path, Callable[[], object]]) -> None:
     from tests.publish_samples import sample_entries
     from worker.publish import Snapshot, render_all, write_all
 
-    url, feeds = served
+    url, feeds, refresh = served
     outputs = render_all(Snapshot(window=tuple(sample_entries())), PublishSettings())
     write_all(outputs, feeds)
+    refresh()
     with httpx.Client(base_url=url) as client:
         for path, ctype in TYPES.items():
             plain = client.get(path, headers={"Accept-Encoding": "identity"})

@@ -10,6 +10,7 @@ import argparse
 import importlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -135,7 +136,14 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
         )
         return EXIT_FAILURE
     service.run_until_signal()
-    return EXIT_OK
+    worker.close()
+    # Leave without the interpreter's finalization: the HTTP server's native threads
+    # may still be winding down, and one that touches Python after finalization began
+    # aborts the process. Everything is closed and written by now; flush the logs.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(EXIT_OK)
 
 
 def cmd_once(settings: Settings, args: argparse.Namespace) -> int:

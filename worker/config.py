@@ -65,6 +65,16 @@ class ScheduleSettings(_Strict):
 class ServerSettings(_Strict):
     host: str = "0.0.0.0"
     port: int = Field(8080, ge=0, le=65535)
+    #: Connections the kernel queues while the server is busy.
+    backlog: int = Field(2048, ge=16, le=65535)
+    #: Most open client connections; more wait in the backlog. Lowered at start when the
+    #: open-file limit leaves less room (the jobs keep 512 descriptors of their own).
+    max_connections: int = Field(4096, ge=16)
+    #: Seconds a client has to send a request's head; also how long an idle keep-alive
+    #: connection is kept. Slow or silent connections are closed after it.
+    header_timeout: float = Field(15, gt=0, le=3600)
+    #: One log line per request, in the worker's log format.
+    access_log: bool = True
 
     @property
     def own_url(self) -> str:

@@ -18,13 +18,15 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from worker.jobs import Worker
 from worker.records import SourceReport
-from worker.server import FeedServer, make_handler
+from worker.server import FeedServer, Health, Limits, make_app
 
 log = logging.getLogger("worker.scheduler")
 
 #: How long shutdown waits for running jobs before it abandons them (their
 #: transactions roll back; the work is picked up on the next start).
 SHUTDOWN_GRACE_SECONDS = 7.0
+#: How often the main thread wakes to run pending signal handlers.
+SIGNAL_POLL_SECONDS = 0.25
 
 
 class Service:
@@ -38,21 +40,25 @@ class Service:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
         settings = worker.settings
-        handler = make_handler(
+        server = settings.server
+        app = make_app(
             settings.feeds_dir,
             health=self.health,
-            metrics=worker.metrics.render,
+            metrics=lambda: worker.metrics.render().encode(),
             max_age=int(settings.schedule.publish_every),
+            access_log=server.access_log,
         )
-        self.server = FeedServer(settings.server.host, settings.server.port, handler)
+        limits = Limits(server.backlog, server.max_connections, server.header_timeout)
+        self.server = FeedServer(app, host=server.host, port=server.port, limits=limits)
 
-    def health(self) -> dict[str, object]:
+    def health(self) -> Health:
         running = self.scheduler.running and not self.worker.stopping.is_set()
-        return {"status": "ok" if running else "stopping"}
+        return Health() if running else Health("stopping", ("the service is shutting down",))
 
     def publish(self) -> None:
         with self._publish_lock:
-            self.worker.publish()
+            if self.worker.publish():
+                self.server.app.site.refresh()  # serve the new files now, not at the next scan
 
     def _ingest(self, job: Callable[[], list[SourceReport]]) -> Callable[[], None]:
         def run() -> None:
@@ -113,5 +119,8 @@ class Service:
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
         self.start()
-        stop.wait()
+        # Wake up now and then: a signal the kernel hands to one of the HTTP server's
+        # native threads runs its Python handler only when the main thread wakes.
+        while not stop.wait(SIGNAL_POLL_SECONDS):
+            pass
         self.stop()
