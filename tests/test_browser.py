@@ -127,9 +127,11 @@ def test_the_page_lists_events_and_its_links_resolve(site: str, browser: object)
         (link.get_attribute("href"), link.get_attribute("type"))
         for link in driver.find_elements(By.CSS_SELECTOR, 'link[rel="alternate"]')  # type: ignore[attr-defined]
     ]
-    assert len(links) == 12 and len(alternates) == 9
+    assert len(links) == 13 and len(alternates) == 9
+    webcal = [href for href in links if href.startswith("webcal://")]
+    assert webcal == ["webcal://feeds.test/feeds/events.ics"]
     with httpx.Client() as client:
-        for href in links:
+        for href in set(links) - set(webcal):
             assert href.startswith(site + "/feeds/")
             assert client.get(href).status_code == 200, href
         for href, mime in alternates:

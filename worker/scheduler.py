@@ -19,6 +19,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from worker.jobs import Worker
 from worker.records import SourceReport
 from worker.server import FeedServer, Health, Limits, make_app
+from worker.server.views import StoreViews
 
 log = logging.getLogger("worker.scheduler")
 
@@ -41,15 +42,27 @@ class Service:
         )
         settings = worker.settings
         server = settings.server
+        #: Filtered feeds, the filtered page and event pages, rendered from the store.
+        self.views = StoreViews(
+            worker.store, settings.publish, today=lambda: worker.clock().date()
+        )
         app = make_app(
             settings.feeds_dir,
             health=self.health,
             metrics=lambda: worker.metrics.render().encode(),
             max_age=int(settings.schedule.publish_every),
             access_log=server.access_log,
+            views=self.views,
         )
         limits = Limits(server.backlog, server.max_connections, server.header_timeout)
-        self.server = FeedServer(app, host=server.host, port=server.port, limits=limits)
+        self.server = FeedServer(
+            app, host=server.host, port=server.port, limits=limits, rescan=self._rescan
+        )
+
+    def _rescan(self) -> None:
+        """What another process changed: published files, published entries."""
+        self.server.app.site.refresh()
+        self.views.refresh()
 
     def health(self) -> Health:
         running = self.scheduler.running and not self.worker.stopping.is_set()
@@ -58,7 +71,7 @@ class Service:
     def publish(self) -> None:
         with self._publish_lock:
             if self.worker.publish():
-                self.server.app.site.refresh()  # serve the new files now, not at the next scan
+                self._rescan()  # serve the new files and entries now, not at the next scan
 
     def _ingest(self, job: Callable[[], list[SourceReport]]) -> Callable[[], None]:
         def run() -> None:

@@ -12,8 +12,9 @@ Deterministic like the feeds: it depends on the entries and on ``today``
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader
 
@@ -21,12 +22,13 @@ from worker.config import PublishSettings
 from worker.model import StoredItem
 from worker.publish.entries import (
     date_range,
-    entry_link,
     entry_title,
     language_tag,
     place,
     sources,
 )
+from worker.publish.filters import FeedFilter
+from worker.publish.labels import labels_for
 
 #: Feed formats offered on the page: file, label, media type for autodiscovery.
 FORMATS = (
@@ -36,6 +38,14 @@ FORMATS = (
     ("events.ics", "Calendar (.ics)", "text/calendar"),
 )
 VARIANT_LABELS = (("", "All languages"), ("zh/", "中文"), ("en/", "English"))
+
+
+@dataclass(frozen=True, slots=True)
+class PageView:
+    """A filtered page: the filter the form shows, and the topics its menu offers."""
+
+    filter: FeedFilter = field(default_factory=FeedFilter)
+    topics: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +61,8 @@ class Row:
     sources: tuple[str, ...]
     lang: str | None
     topics: tuple[str, ...]
+    #: Field labels in the entry's language (时间 / 地点 / 主办单位 for Chinese).
+    labels: dict[str, str]
 
 
 def row(stored: StoredItem, settings: PublishSettings) -> Row:
@@ -58,13 +70,15 @@ def row(stored: StoredItem, settings: PublishSettings) -> Row:
     return Row(
         id=stored.id,
         title=entry_title(stored),
-        link=entry_link(stored, settings.base_url),
+        # The event's own page: all its facts, every source, "add to calendar".
+        link=f"/events/{stored.id}",
         when=date_range(facts),
         where=place(facts),
         organizers=facts.organizers,
         sources=tuple(sources(stored)),
         lang=language_tag(stored),
         topics=facts.topics,
+        labels=labels_for(stored.item.doc.lang),
     )
 
 
@@ -98,13 +112,20 @@ _ENV = Environment(
 
 
 def render_index(
-    stored: Sequence[StoredItem], settings: PublishSettings, *, today: date | None
+    stored: Sequence[StoredItem],
+    settings: PublishSettings,
+    *,
+    today: date | None,
+    view: PageView | None = None,
 ) -> bytes:
+    """The page; with ``view``, the entries a filter chose and the links to subscribe to them."""
+    view = view or PageView(topics=_topics(stored))
     upcoming, recent = split(stored, today)
     sections = [
         ("Upcoming events", "upcoming", [row(s, settings) for s in upcoming]),
         ("Recent reports", "recent", [row(s, settings) for s in recent]),
     ]
+    query = view.filter.query
     html = _ENV.get_template("index.html.j2").render(
         title=settings.title,
         subtitle=settings.subtitle,
@@ -112,6 +133,20 @@ def render_index(
         formats=FORMATS,
         variants=VARIANT_LABELS,
         sections=sections,
-        empty="Nothing here yet.",
+        empty="Nothing here yet." if not query else "No event matches these filters.",
+        f=view.filter,
+        query=query,
+        topics=view.topics,
+        webcal="webcal://" + _host(settings.base_url) + "/feeds/events.ics"
+        + (f"?{query}" if query else ""),
     )
     return html.encode("utf-8")
+
+
+def _topics(stored: Sequence[StoredItem]) -> tuple[str, ...]:
+    return tuple(sorted({t for s in stored for t in s.item.event.topics}))
+
+
+def _host(base_url: str) -> str:
+    parts = urlsplit(base_url)
+    return parts.netloc + parts.path.rstrip("/")

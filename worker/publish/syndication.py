@@ -61,6 +61,8 @@ class FeedMeta:
     #: The feed's ``updated`` when it has no entries of its own: when what it is cut
     #: from last changed (``publish.render_all``), never the time of publishing.
     as_of: datetime | None = None
+    #: A filtered view's normal query (``publish.filters``): its self link carries it.
+    query: str = ""
 
 
 def _today() -> datetime:
@@ -70,7 +72,8 @@ def _today() -> datetime:
 
 
 def feed_url(settings: PublishSettings, meta: FeedMeta, name: str) -> str:
-    return f"{settings.base_url.rstrip('/')}/feeds/{meta.prefix}{name}"
+    url = f"{settings.base_url.rstrip('/')}/feeds/{meta.prefix}{name}"
+    return f"{url}?{meta.query}" if meta.query else url
 
 
 def home_url(settings: PublishSettings) -> str:

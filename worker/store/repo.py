@@ -10,8 +10,11 @@ from worker.store.feeds import FeedQueries
 from worker.store.items import ItemQueries
 from worker.store.locks import LockQueries
 from worker.store.outbox import OutboxQueries
+from worker.store.published import PublishedQueries
 from worker.store.seedfiles import SeedFileQueries
 
 
-class Store(ItemQueries, SeedFileQueries, FeedQueries, OutboxQueries, LockQueries):
+class Store(
+    ItemQueries, SeedFileQueries, FeedQueries, OutboxQueries, LockQueries, PublishedQueries
+):
     """All database access of the worker goes through here."""
