@@ -65,17 +65,19 @@ class TermGroup:
     weak: bool = False
     #: For a ``cue``: which sign it is (``act``, ``curriculum``...).
     kind: str = ""
+    #: The feature name this group feeds (see ``feature_name``), set by the loader.
+    feature: str = ""
 
-    @property
-    def feature(self) -> str:
-        """The feature name this group feeds: its role, or its kind / label ("" for none)."""
-        if self.role == "ignore":
-            return ""
-        if self.role == "cue":
-            return f"cue:{self.kind}"
-        if self.role == "lookalike":
-            return f"not:{self.label}"
-        return f"{self.role}~weak" if self.weak else self.role
+
+def feature_name(role: str, label: str, *, weak: bool = False, kind: str = "") -> str:
+    """The feature a group feeds: its role, or its kind / label; "" for ``[[ignore]]``."""
+    if role == "ignore":
+        return ""
+    if role == "cue":
+        return f"cue:{kind}"
+    if role == "lookalike":
+        return f"not:{label}"
+    return f"{role}~weak" if weak else role
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +135,9 @@ def _group(raw: Any, role: str, path: Path, key: str) -> TermGroup:
     kind = raw.get("kind", "")
     if role == "cue" and kind not in CUE_KINDS:
         raise _bad(path, f"{key}.kind", f"must be one of {list(CUE_KINDS)}, got {kind!r}")
-    return TermGroup(role, label.strip(), tuple(t.strip() for t in terms), weak, kind)
+    label = label.strip()
+    feature = feature_name(role, label, weak=weak, kind=kind)
+    return TermGroup(role, label, tuple(t.strip() for t in terms), weak, kind, feature)
 
 
 def _parse_groups(data: dict[str, Any], path: Path) -> list[TermGroup]:

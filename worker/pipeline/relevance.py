@@ -106,27 +106,39 @@ class _Hit:
     word: str
 
 
-def _sentence_starts(text: str) -> list[int]:
-    return [0, *(m.end() for m in _SENTENCE_END.finditer(text))]
+@dataclass(frozen=True, slots=True)
+class _Scan:
+    """One pass over title and body: the term hits and where sentences start."""
+
+    hits: list[_Hit]
+    #: Lowercased title, a line break, lowercased body.
+    text: str
+    #: Offsets where sentences start in ``text``.
+    starts: list[int]
+    #: Where the lead ends in ``text``.
+    lead_end: int
 
 
-def _hits(doc: Document, profile: Profile) -> tuple[list[_Hit], str, int]:
+def _scan(doc: Document, profile: Profile) -> _Scan:
     """Every term occurrence in title + body, with its zone and sentence."""
     title = doc.title.lower()
     text = f"{title}\n{doc.text.lower()}"
     lead_end = len(title) + 1 + LEAD_CHARS
-    starts = _sentence_starts(text)
+    starts = [0]
+    starts += [m.end() for m in _SENTENCE_END.finditer(text)]
     index = profile.term_index
+    groups = profile.groups
     hits = []
     for match in profile.matcher.finditer(text):
-        group = index.get(match.group())
-        if group is None or not profile.groups[group].feature:
+        word = match.group()
+        group = index.get(word)
+        if group is None or not groups[group].feature:
             continue  # an [[ignore]] phrase: its words do not count
         begin = match.start()
         zone = "title" if begin < len(title) else "lead" if begin < lead_end else "body"
         sentence = bisect_right(starts, begin) - 1
-        hits.append(_Hit(begin, match.end(), group, sentence, zone, match.group()))
-    return hits, text, len(starts)
+        hits.append(_Hit(begin, match.end(), group, sentence, zone, word))
+    return _Scan(hits, text, starts, lead_end)
 
 
 def _role_features(hits: list[_Hit], profile: Profile, seen: _Seen) -> None:
@@ -192,18 +204,18 @@ def _subject_features(hits: list[_Hit], profile: Profile, seen: _Seen) -> None:
         seen.values[f"subject:{subject}"] = math.log1p(n)
 
 
-def _dated_act(hits: list[_Hit], text: str, profile: Profile, seen: _Seen) -> None:
+def _dated_act(scan: _Scan, profile: Profile, seen: _Seen) -> None:
     """``date@lead`` and ``act+date@lead``: the lead dates something, and says it is held."""
-    lead = text[: len(text) if len(text) < LEAD_CHARS * 2 else LEAD_CHARS * 2]
+    lead = scan.text[: scan.lead_end]
     spans = find_dates(lead, date(2000, 1, 1))
     if not spans:
         return
     seen.mark("date@lead", 1.0, lead[spans[0].begin : spans[0].stop])
-    starts = _sentence_starts(lead)
-    dated = {bisect_right(starts, s.begin) - 1 for s in spans}
-    for hit in hits:
-        group = profile.groups[hit.group]
-        if group.kind == "act" and hit.begin < len(lead) and hit.sentence in dated:
+    dated = {bisect_right(scan.starts, s.begin) - 1 for s in spans}
+    for hit in scan.hits:
+        if hit.begin >= scan.lead_end:
+            break
+        if profile.groups[hit.group].kind == "act" and hit.sentence in dated:
             seen.mark("act+date@lead", 1.0, hit.word)
             return
 
@@ -217,17 +229,16 @@ def _focus(hits: list[_Hit], sentences: int, profile: Profile, seen: _Seen) -> N
 
 def features(doc: Document, profile: Profile) -> tuple[dict[str, float], dict[str, str]]:
     """The named feature values of ``doc`` and, for each, the word that triggered it."""
-    return _features(*_hits(doc, profile), profile)
+    return _features(_scan(doc, profile), profile)
 
 
-def _features(
-    hits: list[_Hit], text: str, sentences: int, profile: Profile
-) -> tuple[dict[str, float], dict[str, str]]:
+def _features(scan: _Scan, profile: Profile) -> tuple[dict[str, float], dict[str, str]]:
+    hits = scan.hits
     seen = _Seen()
     _role_features(hits, profile, seen)
     _subject_features(hits, profile, seen)
-    _dated_act(hits, text, profile, seen)
-    _focus(hits, sentences, profile, seen)
+    _dated_act(scan, profile, seen)
+    _focus(hits, len(scan.starts), profile, seen)
     return seen.values, seen.evidence
 
 
@@ -257,15 +268,15 @@ def _reasons(
 
 def score(doc: Document, profile: Profile) -> Relevance:
     """How likely ``doc`` reports a training event on the profile's topic, and why."""
-    hits, text, sentences = _hits(doc, profile)
-    values, evidence = _features(hits, text, sentences, profile)
+    scan = _scan(doc, profile)
+    values, evidence = _features(scan, profile)
     model = profile.models.get("relevance") or prior(profile)
     chance = probability(model.score(values))
     return Relevance(
         relevant=chance >= profile.threshold,
         score=chance,
         reasons=_reasons(model, values, evidence),
-        topics=_topics(hits, profile),
+        topics=_topics(scan.hits, profile),
     )
 
 
