@@ -217,3 +217,11 @@ def test_malformed_profile_names_file_and_key(tmp_path, text: str, key: str) -> 
     with pytest.raises(ValueError) as err:
         load_profile(path)
     assert str(path) in str(err.value) and key in str(err.value)
+
+
+def test_general_topic_words_said_of_another_field(profile) -> None:
+    """A digital twin of a city is not our topic; of a factory line it is."""
+    city = features(_doc("Digital twin workshop for smart city planners", ""), profile)[0]
+    plant = features(_doc("Digital twin workshop for factory engineers", ""), profile)[0]
+    assert city.get("subject:other@title") == 1.0 and "subject:topic@title" not in city
+    assert plant.get("subject:topic@title") == 1.0

@@ -16,7 +16,9 @@ by swapping the file. The file defines term groups by role:
   "培训班"), used to pull the event title out of the text.
 
 A group has a ``label``, ``terms`` in any language and optionally
-``weak = true`` (a word that counts only next to others). The relevance
+``weak = true`` (a word that counts only next to others) or, for a topic,
+``general = true`` (a word said of other fields too: the topic only where no
+other field is named). The relevance
 stage turns where the groups occur into features; their weights come from
 the JSON file ``weights`` names (``weights.json`` beside the profile, or the
 packaged one), which ``worker train`` writes.
@@ -67,6 +69,9 @@ class TermGroup:
     kind: str = ""
     #: The feature name this group feeds (see ``feature_name``), set by the loader.
     feature: str = ""
+    #: A topic word said of other fields too ("digital twin" of a city): the topic
+    #: only where no other field is named (weak groups are general too).
+    general: bool = False
 
 
 def feature_name(role: str, label: str, *, weak: bool = False, kind: str = "") -> str:
@@ -129,15 +134,17 @@ def _group(raw: Any, role: str, path: Path, key: str) -> TermGroup:
         or not all(isinstance(t, str) and term_key(t).strip() for t in terms)
     ):
         raise _bad(path, f"{key}.terms", "must be a non-empty list of non-empty strings")
-    weak = raw.get("weak", False)
-    if not isinstance(weak, bool):
-        raise _bad(path, f"{key}.weak", "must be true or false")
+    weak, general = raw.get("weak", False), raw.get("general", False)
+    for name, value in (("weak", weak), ("general", general)):
+        if not isinstance(value, bool):
+            raise _bad(path, f"{key}.{name}", "must be true or false")
     kind = raw.get("kind", "")
     if role == "cue" and kind not in CUE_KINDS:
         raise _bad(path, f"{key}.kind", f"must be one of {list(CUE_KINDS)}, got {kind!r}")
     label = label.strip()
     feature = feature_name(role, label, weak=weak, kind=kind)
-    return TermGroup(role, label, tuple(t.strip() for t in terms), weak, kind, feature)
+    terms_ = tuple(t.strip() for t in terms)
+    return TermGroup(role, label, terms_, weak, kind, feature, general or weak)
 
 
 def _parse_groups(data: dict[str, Any], path: Path) -> list[TermGroup]:

@@ -164,9 +164,9 @@ def _role_features(hits: list[_Hit], profile: Profile, seen: _Seen) -> None:
 def _subject_of(event: _Hit, hits: list[_Hit], profile: Profile) -> str | None:
     """ "topic" or "other": what the nearest subject word in the event word's sentence is.
 
-    A weak topic word ("digital transformation") is the topic only in an industrial
-    setting: in a sentence that names another field (a bank, a hospital) and no
-    industry, the course is about that field.
+    A weak or general topic word ("digital transformation", "digital twin") is the
+    topic only in an industrial setting: in a sentence that names another field (a
+    bank, a hospital, a city) and no industry, the course is about that field.
     """
     best: tuple[int, str] | None = None
     sentence = [h for h in hits if h.sentence == event.sentence and h is not event]
@@ -175,7 +175,7 @@ def _subject_of(event: _Hit, hits: list[_Hit], profile: Profile) -> str | None:
     for hit in sentence:
         group = profile.groups[hit.group]
         if group.role == "topic":
-            kind = "other" if group.weak and elsewhere else "topic"
+            kind = "other" if group.general and elsewhere else "topic"
         elif group.feature in OTHER_SUBJECTS:
             kind = "other"
         else:
