@@ -25,7 +25,7 @@ SHARED = ROOT.parent / "shared"
 SEED_FILE = ROOT / "seeds" / "000_a0ab093aa17c1e6e.txt"
 CORPORA = SHARED / "corpora"
 POSTGRES_URL = os.environ.get(
-    "WORKER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 
 
