@@ -38,6 +38,8 @@ log = logging.getLogger("worker.server")
 
 #: Rendered views kept at once (the least recently used go first).
 CACHE_SIZE = 512
+#: Serialized calendar events kept across views (an event's bytes change with it).
+EVENT_CACHE_SIZE = 20_000
 #: A filtered view may be cached this long by a reader or a proxy (seconds).
 VIEW_MAX_AGE = 60
 FEED_NAMES = ("atom.xml", "rss.xml", "feed.json", "events.ics")
@@ -62,6 +64,8 @@ class StoreViews:
         self._catalog: Catalog | None = None
         self._version: tuple[int, datetime | None] | None = None
         self._cache: OrderedDict[tuple[str, str, date], Rendered] = OrderedDict()
+        #: VEVENT bytes by ``calendar.event_key``, shared by every calendar view.
+        self._events: dict[str, bytes] = {}
         self._lock = threading.Lock()
 
     # -- the Views protocol ---------------------------------------------------
@@ -160,8 +164,14 @@ class StoreViews:
         elif file == "feed.json":
             body = render_json(entries, settings, view)
         else:
-            body = render_ics(entries, settings, name=view.title, language=view.language)
+            body = self._calendar(entries, view.title, view.language)
         return _rendered(body, content_type(file))
+
+    def _calendar(self, entries: list[StoredItem], name: str, language: str | None) -> bytes:
+        if len(self._events) > EVENT_CACHE_SIZE:
+            self._events.clear()  # entries that changed left stale keys behind; start over
+        return render_ics(entries, self.settings, name=name, language=language,
+                          cache=self._events)  # fmt: skip
 
     def _render_page(self, f: FeedFilter) -> Rendered:
         entries = self._select(f, limit=f.limit or self.settings.window)
@@ -176,7 +186,7 @@ class StoreViews:
         stored = found[0]
         if ics:
             title = stored.item.event.title or stored.item.doc.title
-            body = render_ics(found, self.settings, name=title, language=None)
+            body = self._calendar(found, title, None)
             return _rendered(body, "text/calendar; charset=utf-8")
         return _rendered(render_event_page(stored, self.settings), "text/html; charset=utf-8")
 
