@@ -66,12 +66,26 @@ def site(tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def browser() -> Iterator[object]:
+    yield from _chromium(javascript=True)
+
+
+@pytest.fixture
+def browser_without_js() -> Iterator[object]:
+    """Chromium with the page's JavaScript turned off: the page must work without it."""
+    yield from _chromium(javascript=False)
+
+
+def _chromium(*, javascript: bool) -> Iterator[object]:
     _require_browser()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     profile = tempfile.mkdtemp(prefix="chromium-profile-")
     options = webdriver.ChromeOptions()
+    if not javascript:
+        options.add_experimental_option(
+            "prefs", {"profile.managed_default_content_settings.javascript": 2}
+        )
     # Both paths given: Selenium Manager has nothing to look up or download.
     options.binary_location = str(CHROMIUM)
     for flag in CHROMIUM_FLAGS:
@@ -168,3 +182,144 @@ def test_the_page_reads_well_at_phone_and_desktop_width(
     shot = ARTIFACTS / f"index-{device}.png"
     assert driver.save_screenshot(str(shot))  # type: ignore[attr-defined]
     assert shot.stat().st_size > 10_000
+
+
+@pytest.fixture
+def live_site(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """The page served with its views on a real store: filters, subscribe links, event pages."""
+    from datetime import timedelta
+
+    from tests.publish_samples import EN_ENTRY, ZH_ENTRY, pipeline_item
+    from worker.publish import Snapshot, render_all, write_all
+    from worker.server.views import StoreViews
+    from worker.store import Store, connect, migrate
+
+    engine = connect(f"sqlite:///{tmp_path / 'worker.db'}")
+    migrate(engine)
+    store = Store(engine)
+    ids = {}
+    for n, (name, entry) in enumerate((("en", EN_ENTRY), ("zh", ZH_ENTRY))):
+        ids[name] = store.save_item(pipeline_item(entry), now=NOW - timedelta(days=n)).id
+    settings = PublishSettings(base_url="http://feeds.test")
+    feeds = tmp_path / "feeds"
+    window = tuple(store.items(relevant_only=True, limit=settings.window))
+    write_all(render_all(Snapshot(window=window, today=NOW.date()), settings), feeds)
+    views = StoreViews(store, settings, today=lambda: NOW.date())
+    server = FeedServer(make_app(feeds, views=views), host="127.0.0.1", port=0)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{server.port}", ids
+    finally:
+        server.stop()
+        engine.dispose()
+
+
+def test_filter_the_page_subscribe_to_the_view_and_open_an_event(
+    live_site: tuple[str, dict[str, str]], browser_without_js: object
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    site, ids = live_site
+    driver = browser_without_js
+    driver.get(site + "/")  # type: ignore[attr-defined]
+    titles = driver.find_elements(By.CSS_SELECTOR, "ol.events a.title")  # type: ignore[attr-defined]
+    assert len(titles) == 2
+    # Filter: Chinese events, upcoming, by the form alone (no JavaScript runs).
+    form = driver.find_element(By.CSS_SELECTOR, "form[role=search]")  # type: ignore[attr-defined]
+    Select(form.find_element(By.NAME, "lang")).select_by_value("zh")
+    Select(form.find_element(By.NAME, "upcoming")).select_by_value("1")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    assert "lang=zh" in driver.current_url and "upcoming=1" in driver.current_url  # type: ignore[attr-defined]
+    titles = driver.find_elements(By.CSS_SELECTOR, "ol.events a.title")  # type: ignore[attr-defined]
+    assert [t.get_attribute("href") for t in titles] == [f"{site}/events/{ids['zh']}"]
+    # The form shows the filter it applied.
+    form = driver.find_element(By.CSS_SELECTOR, "form[role=search]")  # type: ignore[attr-defined]
+    assert Select(form.find_element(By.NAME, "lang")).first_selected_option.text == "中文"
+    # Labels in the entry's language on the list.
+    labels = [dt.text for dt in driver.find_elements(By.CSS_SELECTOR, "ol.events dt")]  # type: ignore[attr-defined]
+    assert labels[:1] == ["地点"]
+    # "Subscribe to this view": the Atom link gives the filtered feed.
+    atom = driver.find_element(  # type: ignore[attr-defined]
+        By.CSS_SELECTOR, 'nav[aria-label="Subscribe to this view"] a[type="application/atom+xml"]'
+    )
+    href = atom.get_attribute("href")
+    assert href == f"{site}/feeds/atom.xml?lang=zh&upcoming=1"
+    feed = httpx.get(href)
+    assert feed.status_code == 200
+    parsed = __import__("feedparser").parse(feed.content)
+    assert [e.id for e in parsed.entries] == [f"urn:uuid:{ids['zh']}"]
+    webcal = driver.find_element(By.LINK_TEXT, "webcal").get_attribute("href")  # type: ignore[attr-defined]
+    assert webcal == "webcal://feeds.test/feeds/events.ics?lang=zh&upcoming=1"
+    # Open the event's page: every fact with Chinese labels, its sources, add to calendar.
+    driver.find_element(By.CSS_SELECTOR, "ol.events a.title").click()  # type: ignore[attr-defined]
+    assert driver.current_url == f"{site}/events/{ids['zh']}"  # type: ignore[attr-defined]
+    terms = [dt.text for dt in driver.find_elements(By.CSS_SELECTOR, "dl.facts dt")]  # type: ignore[attr-defined]
+    assert terms[:2] == ["时间", "地点"]
+    assert driver.find_element(By.TAG_NAME, "article").get_attribute("lang") == "zh"  # type: ignore[attr-defined]
+    sources = driver.find_elements(By.CSS_SELECTOR, "ol.sources a")  # type: ignore[attr-defined]
+    assert [a.get_attribute("href") for a in sources] == [ZH_LINK]
+    calendar = driver.find_element(By.CSS_SELECTOR, "a.calendar").get_attribute("href")  # type: ignore[attr-defined]
+    assert httpx.get(calendar).headers["Content-Type"].startswith("text/calendar")
+
+
+def test_the_page_is_usable_with_a_keyboard_and_a_screen_reader(
+    live_site: tuple[str, dict[str, str]], browser: object
+) -> None:
+    """Landmarks, a label for every control, the language declared, text contrast ≥ 4.5:1
+    (WCAG 2.1 AA), and a keyboard focus that shows."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    site, ids = live_site
+    driver = browser
+    for path in ("/", "/?lang=zh", f"/events/{ids['en']}"):
+        driver.get(site + path)  # type: ignore[attr-defined]
+        landmarks = driver.execute_script(  # type: ignore[attr-defined]
+            "return [...document.querySelectorAll('main, nav, header, [role=search]')]"
+            ".map(e => e.tagName + ':' + (e.getAttribute('aria-label') || ''))"
+        )
+        assert "MAIN" in landmarks and any(m.startswith("NAV") for m in landmarks), path
+        assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang")  # type: ignore[attr-defined]
+        unlabelled = driver.execute_script(  # type: ignore[attr-defined]
+            "return [...document.querySelectorAll('input, select')]"
+            ".filter(e => !e.labels || e.labels.length === 0).map(e => e.name)"
+        )
+        assert unlabelled == [], path
+        worst = driver.execute_script(CONTRAST_JS)  # type: ignore[attr-defined]
+        assert worst >= 4.5, f"{path}: text contrast {worst:.2f} below 4.5:1"
+    driver.get(site + "/")  # type: ignore[attr-defined]
+    body = driver.find_element(By.TAG_NAME, "body")  # type: ignore[attr-defined]
+    body.send_keys(Keys.TAB)
+    focused = driver.switch_to.active_element  # type: ignore[attr-defined]
+    assert focused.text == "Skip to the events"
+    outline = driver.execute_script(  # type: ignore[attr-defined]
+        "return getComputedStyle(document.activeElement).outlineStyle"
+    )
+    assert outline != "none"
+
+
+ZH_LINK = "https://events.example.cn/zhineng-zhizao-peixun"
+#: The lowest contrast ratio (WCAG 2.1 relative luminance) of any visible text on the page.
+CONTRAST_JS = r"""
+function lum(c) {
+  const v = c.match(/[\d.]+/g).slice(0, 3).map(Number).map(x => x / 255)
+    .map(x => x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4));
+  return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2];
+}
+function background(e) {
+  for (; e; e = e.parentElement) {
+    const c = getComputedStyle(e).backgroundColor;
+    if (!c.startsWith('rgba') || !c.endsWith(', 0)')) return c;
+  }
+  return 'rgb(255, 255, 255)';
+}
+let worst = 21;
+for (const e of document.querySelectorAll('body *')) {
+  const own = [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+  if (!own || !e.offsetParent) continue;
+  const a = lum(getComputedStyle(e).color), b = lum(background(e));
+  worst = Math.min(worst, (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05));
+}
+return worst;
+"""
