@@ -279,7 +279,7 @@ def test_the_page_is_usable_with_a_keyboard_and_a_screen_reader(
             "return [...document.querySelectorAll('main, nav, header, [role=search]')]"
             ".map(e => e.tagName + ':' + (e.getAttribute('aria-label') || ''))"
         )
-        assert "MAIN" in landmarks and any(m.startswith("NAV") for m in landmarks), path
+        assert "MAIN:" in landmarks and any(m.startswith("NAV:") for m in landmarks), path
         assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang")  # type: ignore[attr-defined]
         unlabelled = driver.execute_script(  # type: ignore[attr-defined]
             "return [...document.querySelectorAll('input, select')]"
