@@ -50,7 +50,7 @@ sys.path.insert(0, str(ROOT))
 from bench.farm import Farm, feed_path, feed_url  # noqa: E402
 
 DEFAULT_SERVER = os.environ.get(
-    "WORKER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 #: Feed rows inserted per statement when filling the claim bench's database.
 INSERT_BATCH = 5000

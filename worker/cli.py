@@ -103,6 +103,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.log_format:
             settings = settings.model_copy(update={"log_format": args.log_format})
         setup_logging(settings.log_format, settings.log_level)
+        if args.command in ("run", "once"):
+            for name in settings.ignored_environment:
+                log.warning("environment %s names no setting; ignored", name)
         if args.command in COMMANDS:
             return COMMANDS[args.command](settings, args)
         return int(_command_module(args.command).run(settings, args))
@@ -227,6 +230,8 @@ def cmd_check_config(settings: Settings, _args: argparse.Namespace) -> int:
         f"{len(subscribers)} webhook subscribers, "
         f"profile '{profile.name}' (threshold {profile.threshold}), database {settings.db_url}"
     )
+    for name in settings.ignored_environment:
+        print(f"note: environment {name} names no setting; ignored")
     return EXIT_OK
 
 

@@ -12,6 +12,7 @@ With no file at all, every path is relative to the working directory: read
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import tomllib
 from collections.abc import Mapping
@@ -32,6 +33,16 @@ DEFAULT_CONFIG_PATH = Path("config/worker.toml")
 ENV_PREFIX = "WORKER_"
 #: Environment variables that are not settings keys.
 ENV_NOT_KEYS = {"WORKER_CONFIG"}
+#: The longest duration any setting accepts, in seconds (a year). Larger values are
+#: typos or overflow the scheduler's date arithmetic.
+MAX_SECONDS = 366 * 24 * 3600.0
+#: Database backends the store is written and tested for.
+DATABASE_BACKENDS = ("sqlite", "postgresql")
+
+#: A duration in seconds: finite, positive, at most a year.
+Seconds = Annotated[float, Field(gt=0, le=MAX_SECONDS)]
+#: How many things run at once: at least one, at most what one process can hold.
+Concurrency = Annotated[int, Field(ge=1, le=10_000)]
 
 
 def _require_http_url(value: str) -> str:
@@ -49,17 +60,18 @@ class ConfigError(Exception):
 
 
 class _Strict(BaseModel):
-    # An unknown key is almost always a typo; say so rather than ignore it.
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # An unknown key is almost always a typo; say so rather than ignore it. Infinity
+    # and NaN are never meant: ``seeds_every = inf`` would only fail later, in a job.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ScheduleSettings(_Strict):
     #: Seconds between scans of the seed folder.
-    seeds_every: float = Field(60, gt=0)
+    seeds_every: Seconds = 60
     #: Seconds between feed cycles (a feed's own ``every`` may be longer).
-    feeds_every: float = Field(300, gt=0)
+    feeds_every: Seconds = 300
     #: Seconds between publishing runs.
-    publish_every: float = Field(60, gt=0)
+    publish_every: Seconds = 60
 
 
 class ServerSettings(_Strict):
@@ -89,33 +101,33 @@ class ServerSettings(_Strict):
 
 class FetchSettings(_Strict):
     #: Seconds for the whole request, connect included.
-    timeout: float = Field(20, gt=0)
-    connect_timeout: float = Field(10, gt=0)
+    timeout: Seconds = 20
+    connect_timeout: Seconds = 10
     #: A body larger than this (after decompression) is refused.
-    max_body_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    max_body_bytes: int = Field(10 * 1024 * 1024, gt=0, le=2**31)
     #: Seconds to wait for the next bytes of a response.
-    read_timeout: float = Field(15, gt=0)
-    max_redirects: int = Field(5, ge=0)
+    read_timeout: Seconds = 15
+    max_redirects: int = Field(5, ge=0, le=50)
     #: Feeds fetched at the same time, all hosts together.
-    concurrency: int = Field(50, ge=1)
+    concurrency: Concurrency = 50
     #: Feeds fetched at the same time from one host name (politeness, as Miniflux's per-host limit).
-    per_host: int = Field(8, ge=1)
+    per_host: Concurrency = 8
     #: HTTP clients the hosts are dealt out to: one asyncio client tops out well below
     #: what the loopback can do, and checks every connection it holds on each request
     #: (see bench/README.md).
     clients: int = Field(16, ge=1, le=64)
     #: Processes that parse feeds; 0 means one per core.
-    parse_workers: int = Field(0, ge=0)
+    parse_workers: int = Field(0, ge=0, le=256)
     #: Adapt each feed's interval to how often it publishes, within [min_interval, max_interval].
     adaptive: bool = True
-    min_interval: float = Field(300, gt=0)
-    max_interval: float = Field(24 * 3600, gt=0)
+    min_interval: Seconds = 300
+    max_interval: Seconds = 24 * 3600
     #: Seconds before the first retry after an error; doubles with each further error.
-    backoff_base: float = Field(60, gt=0)
+    backoff_base: Seconds = 60
     #: The longest wait between retries of a failing feed (it is never given up on).
-    backoff_cap: float = Field(6 * 3600, gt=0)
+    backoff_cap: Seconds = 6 * 3600
     #: Seconds a worker holds a claimed feed before another worker may take it.
-    lease: float = Field(600, gt=0)
+    lease: Seconds = 600
 
 
 class RelevanceSettings(_Strict):
@@ -151,7 +163,7 @@ class PublishSettings(_Strict):
     #: ``rel=hub`` and the hub is pinged after each publish that changed a feed.
     hub: str = ""
     #: Seconds to wait for the hub's answer to a publish ping.
-    hub_timeout: float = Field(10, gt=0)
+    hub_timeout: Seconds = 10
 
     @field_validator("base_url", "hub")
     @classmethod
@@ -163,7 +175,7 @@ class FeedSource(_Strict):
     url: HttpUrlText
     name: str = ""
     #: Seconds between fetches of this feed; empty means ``schedule.feeds_every``.
-    every: float | None = Field(None, gt=0)
+    every: Seconds | None = None
     category: str = ""
 
 
@@ -207,25 +219,25 @@ class DeliverySettings(_Strict):
     """How webhook deliveries are made: the ``[delivery]`` table."""
 
     #: Seconds between delivery runs of ``worker run``.
-    every: float = Field(2, gt=0)
+    every: Seconds = 2
     #: Seconds to wait after each failed attempt (a comma-separated list from the environment).
     retry_schedule: tuple[float, ...] = Field(DEFAULT_RETRY_SCHEDULE, min_length=1)
     #: Each wait is stretched or shrunk by up to this fraction, at random, so that
     #: retries of many deliveries do not all land on a recovering receiver at once.
     jitter: float = Field(0.1, ge=0, lt=1)
     #: Seconds for one attempt, connect included.
-    timeout: float = Field(15, gt=0)
-    connect_timeout: float = Field(5, gt=0)
+    timeout: Seconds = 15
+    connect_timeout: Seconds = 5
     #: Attempts in flight at once, all subscribers together, and per subscriber.
-    concurrency: int = Field(50, ge=1)
-    per_subscriber_concurrency: int = Field(10, ge=1)
+    concurrency: Concurrency = 50
+    per_subscriber_concurrency: Concurrency = 10
     #: Bytes of a response body read (kept for the error message); the rest is dropped.
-    max_response_bytes: int = Field(64 * 1024, ge=0)
+    max_response_bytes: int = Field(64 * 1024, ge=0, le=2**24)
     #: Seconds a claimed delivery stays with one worker; a killed worker's claims
     #: become claimable again after this.
-    lease: float = Field(120, gt=0)
+    lease: Seconds = 120
     #: A ``Retry-After`` longer than this is cut to it.
-    max_retry_after: float = Field(86400, gt=0)
+    max_retry_after: Seconds = 86400
     #: Post to loopback, private and link-local addresses (tests, private deployments).
     allow_private_targets: bool = False
 
@@ -239,8 +251,8 @@ class DeliverySettings(_Strict):
     @field_validator("retry_schedule")
     @classmethod
     def _positive(cls, value: tuple[float, ...]) -> tuple[float, ...]:
-        if any(delay < 0 for delay in value):
-            raise ValueError("delays must be zero or more seconds")
+        if any(not 0 <= delay <= MAX_SECONDS for delay in value):
+            raise ValueError(f"delays must be between 0 and {MAX_SECONDS:g} seconds")
         return value
 
 
@@ -267,6 +279,13 @@ class Settings(_Strict):
     delivery: DeliverySettings = DeliverySettings()
     #: Where the settings came from, for messages; not a key.
     source_path: str = Field("(defaults)", exclude=True)
+    #: ``WORKER_*`` environment variables that name no setting, so were ignored; not a key.
+    ignored_environment: tuple[str, ...] = Field((), exclude=True)
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        return check_database_url(value) if value else value
 
     @field_validator("webhooks")
     @classmethod
@@ -282,7 +301,9 @@ class Settings(_Strict):
 
     @property
     def db_url(self) -> str:
-        return self.database_url or f"sqlite:///{self.data_dir / 'worker.db'}"
+        if not self.database_url:
+            return f"sqlite:///{self.data_dir / 'worker.db'}"
+        return with_default_driver(self.database_url)
 
     @model_validator(mode="after")
     def _base_url_follows_the_server(self) -> Settings:
@@ -291,6 +312,45 @@ class Settings(_Strict):
             publish = self.publish.model_copy(update={"base_url": self.server.own_url})
             object.__setattr__(self, "publish", publish)  # the model is frozen once built
         return self
+
+
+def _url_parts(url: str) -> tuple[str, str]:
+    """(backend, driver) of a SQLAlchemy URL such as ``postgresql+psycopg://…``."""
+    scheme, sep, _rest = url.partition("://")
+    if not sep or not scheme:
+        raise ValueError("not a database URL (expected e.g. postgresql+psycopg://user@host/db)")
+    backend, _, driver = scheme.lower().partition("+")
+    return backend, driver
+
+
+def check_database_url(url: str) -> str:
+    """``url`` if the store supports its backend and its driver is installed, else ValueError."""
+    backend, driver = _url_parts(url)
+    if backend == "postgres":  # the libpq spelling
+        backend = "postgresql"
+    if backend not in DATABASE_BACKENDS:
+        raise ValueError(f"unsupported database {backend!r}: use sqlite:/// or postgresql+psycopg://")
+    if backend == "postgresql":
+        driver = driver or "psycopg"
+        if driver not in ("psycopg", "psycopg2"):
+            raise ValueError(f"unsupported PostgreSQL driver {driver!r}: use postgresql+psycopg://")
+        if importlib.util.find_spec(driver) is None:
+            raise ValueError(
+                f"the PostgreSQL driver {driver} is not installed "
+                "(pip install 'smartmfg-events-worker[postgres]')"
+            )
+    elif driver not in ("", "pysqlite"):
+        raise ValueError(f"unsupported SQLite driver {driver!r}: use sqlite:///PATH")
+    return url
+
+
+def with_default_driver(url: str) -> str:
+    """``postgres://`` and ``postgresql://`` mean psycopg 3, the driver the worker ships with
+    (SQLAlchemy would otherwise pick psycopg2)."""
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme.lower() in ("postgres", "postgresql"):
+        return f"postgresql+psycopg://{rest}"
+    return url
 
 
 def resolve_secret(reference: str, *, key: str, environ: Mapping[str, str] | None = None) -> str:
@@ -310,11 +370,20 @@ def resolve_secret(reference: str, *, key: str, environ: Mapping[str, str] | Non
     raise ConfigError(f"{key}: must be 'env:NAME' or 'file:PATH', not a literal secret")
 
 
-def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
-    for name, value in environ.items():
+def _apply_env(
+    data: dict[str, Any], environ: Mapping[str, str]
+) -> tuple[dict[str, Any], list[str]]:
+    """``data`` with the environment's overrides; and the ``WORKER_*`` names that are no
+    setting at all (another program's variable, a test's), which are ignored. A name
+    inside a known table (``WORKER_SERVER__PROT``) is still validated, as a typo."""
+    ignored = []
+    for name, value in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX) or name in ENV_NOT_KEYS:
             continue
         path = name[len(ENV_PREFIX) :].lower().split("__")
+        if path[0] not in Settings.model_fields or path[0] in _NOT_KEYS:
+            ignored.append(name)
+            continue
         node = data
         for part in path[:-1]:
             child = node.setdefault(part, {})
@@ -322,17 +391,26 @@ def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, An
                 raise ConfigError(f"environment {name}: '{part}' is not a table")
             node = child
         node[path[-1]] = value
-    return data
+    return data, ignored
+
+
+#: Fields of ``Settings`` that are not keys of the file or the environment.
+_NOT_KEYS = {"source_path", "ignored_environment"}
 
 
 def _describe(error: ValidationError, source: str, env_keys: set[str]) -> str:
     first = error.errors()[0]
-    key = ".".join(str(p) for p in first["loc"])
+    loc = [str(p) for p in first["loc"]]
+    key = ".".join(loc)
     origin = source
-    env_name = ENV_PREFIX + "__".join(str(p) for p in first["loc"]).upper()
-    if env_name in env_keys:
-        origin = f"environment {env_name}"
-    message = first["msg"]
+    # The variable that set the key or the list or table holding it (``feeds.0.url`` and
+    # ``delivery.retry_schedule.2`` come from WORKER_FEEDS, WORKER_DELIVERY__RETRY_SCHEDULE).
+    for depth in range(len(loc), 0, -1):
+        env_name = ENV_PREFIX + "__".join(loc[:depth]).upper()
+        if env_name in env_keys:
+            origin = f"environment {env_name}"
+            break
+    message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         message = "unknown key"
     more = f" (and {len(error.errors()) - 1} more)" if len(error.errors()) > 1 else ""
@@ -356,9 +434,11 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
             raise ConfigError(f"{path}: cannot read: {e}") from e
     elif explicit:
         raise ConfigError(f"{path}: no such configuration file")
-    data = _apply_env(data, environ)
+    data, ignored = _apply_env(data, environ)
     env_keys = {k for k in environ if k.startswith(ENV_PREFIX)}
     try:
-        return Settings.model_validate({**data, "source_path": source})
+        return Settings.model_validate(
+            {**data, "source_path": source, "ignored_environment": tuple(ignored)}
+        )
     except ValidationError as e:
         raise ConfigError(_describe(e, source, env_keys)) from e
