@@ -1,6 +1,10 @@
 """Webhook delivery throughput: N outbox rows posted to a local receiver.
 
     .venv/bin/python bench/webhooks.py [--deliveries 10000] [--subscribers 1] [--db URL]
+    .venv/bin/python bench/webhooks.py --deliveries 10000,100000 --runs 3   # flat with backlog?
+
+With several sizes, each runs on a fresh database in turn (sizes alternating, ``--runs``
+rounds) and a last line gives each size's median rate and its ratio to the first size's.
 
 The receiver runs in its own process (asyncio, HTTP/1.1 keep-alive) and checks every
 request with the ``standardwebhooks`` library. The bench fills the outbox with
@@ -18,11 +22,13 @@ import json
 import multiprocessing
 import pstats
 import resource
+import statistics
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -78,7 +84,10 @@ def receiver(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--deliveries", type=int, default=10_000)
+    parser.add_argument(
+        "--deliveries", default="10000", help="backlog size, or sizes separated by commas"
+    )
+    parser.add_argument("--runs", type=int, default=1, help="rounds over the sizes")
     parser.add_argument("--subscribers", type=int, default=1)
     parser.add_argument("--db", default="", help="SQLAlchemy URL (default: a temp SQLite file)")
     parser.add_argument("--profile", action="store_true", help="print where the loop spends time")
@@ -87,6 +96,31 @@ def main() -> int:
         "--per-subscriber", type=int, default=None, help="delivery.per_subscriber_concurrency"
     )
     args = parser.parse_args()
+    sizes = [int(n) for n in args.deliveries.split(",")]
+    rates: dict[int, list[float]] = {n: [] for n in sizes}
+    failed = 0
+    for _ in range(args.runs):
+        for size in sizes:
+            result = run(args, size)
+            print(json.dumps(result, indent=2), flush=True)
+            rates[size].append(result["per_second"])
+            failed += result["delivered"] != size or result["receiver_failed_verification"] > 0
+    if len(sizes) > 1:
+        first = statistics.median(rates[sizes[0]])
+        summary = {
+            str(n): {
+                "median_per_second": statistics.median(r),
+                "runs": r,
+                "ratio_to_first": round(statistics.median(r) / first, 2),
+            }
+            for n, r in rates.items()
+        }
+        print(json.dumps({"summary": summary}))
+    return 1 if failed else 0
+
+
+def run(args: argparse.Namespace, deliveries: int) -> dict[str, Any]:
+    """Fill a fresh outbox with ``deliveries`` due rows, deliver them all, and report."""
 
     from worker.config import Settings
     from worker.model import Entry
@@ -148,7 +182,7 @@ def main() -> int:
                 body=body,
                 created_at=now,
             )
-            for n in range(args.deliveries)
+            for n in range(deliveries)
         ]
         for start in range(0, len(rows), 1000):
             store.add_deliveries(rows[start : start + 1000])
@@ -172,8 +206,8 @@ def main() -> int:
     ok, bad, unique = count_q.get(timeout=30)
     proc.join(5)
     delivered = sum(s.delivered for s in stats)
-    result = {
-        "deliveries": args.deliveries,
+    result: dict[str, Any] = {
+        "deliveries": deliveries,
         "subscribers": args.subscribers,
         "concurrency": settings.delivery.concurrency,
         "per_subscriber_concurrency": settings.delivery.per_subscriber_concurrency,
@@ -189,8 +223,7 @@ def main() -> int:
         "peak_rss_mib_before_delivery": round(rss_before / 1024, 1),
         "peak_rss_mib": round(rss_peak / 1024, 1),
     }
-    print(json.dumps(result, indent=2))
-    return 0 if delivered == args.deliveries and bad == 0 else 1
+    return result
 
 
 if __name__ == "__main__":

@@ -555,12 +555,12 @@ def test_a_lease_makes_a_killed_workers_claims_claimable_again(
     s.store.sync_subscribers([("crm", receiver.url)])
     lease = timedelta(seconds=30)
     now = s.clock()
-    [first] = s.store.claim_deliveries(["crm"], now=now, lease=lease, token="a", limit=10)
+    [first] = s.store.claim_deliveries("crm", now=now, lease=lease, token="a", limit=10)
     # A second worker finds nothing while the first holds the lease ...
-    assert s.store.claim_deliveries(["crm"], now=now, lease=lease, token="b", limit=10) == []
+    assert s.store.claim_deliveries("crm", now=now, lease=lease, token="b", limit=10) == []
     # ... and takes the row over once the lease ran out (the first one was killed).
     later = now + lease
-    [again] = s.store.claim_deliveries(["crm"], now=later, lease=lease, token="b", limit=10)
+    [again] = s.store.claim_deliveries("crm", now=later, lease=lease, token="b", limit=10)
     assert (again.id, again.attempts) == (first.id, 2)
     # The first worker coming back late cannot overwrite the second one's work.
     late = AttemptRecord(first.id, "crm", "a", "delivered", attempted_at=later)
@@ -608,7 +608,7 @@ def test_concurrent_claimers_never_share_a_delivery(
         start.wait()  # all four claim side by side
         for _ in range(300):  # a claim that lost every row to a rival comes back short: go on
             batch = s.store.claim_deliveries(
-                ["crm"], now=now, lease=timedelta(minutes=1), token=f"t{n}", limit=7
+                "crm", now=now, lease=timedelta(minutes=1), token=f"t{n}", limit=7
             )
             with lock:
                 claimed[n].extend(d.id for d in batch)

@@ -16,6 +16,13 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 TEST_SECRET = "whsec_8hRw2t1qWc0r9D6yY3mV5bK7nJ4pL2sX0aZ1eC6fG8I="
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5: when more senders connect at once, the
+    # kernel drops their SYNs and they retry a second later, which is not the sender's
+    # doing. A real receiver listens with a deep backlog.
+    request_queue_size = 128
+
+
 @dataclass
 class Received:
     """One request as the receiver saw it."""
@@ -88,7 +95,7 @@ class Receiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.httpd = _Server(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True

@@ -41,8 +41,10 @@ log = logging.getLogger("worker.notify")
 
 Clock = Callable[[], datetime]
 USER_AGENT = f"smartmfg-events-worker/{__version__} (webhooks)"
-#: Claimed rows kept ready beyond the ones in flight, so posting never waits for a claim.
-CLAIM_AHEAD = 2
+#: Claimed rows kept per lane of a subscriber (and per slot of ``delivery.concurrency``,
+#: all subscribers together): the ones in flight and the next ones, so posting never
+#: waits for a claim. A subscriber is claimed for again once half of its rows are done.
+CLAIM_AHEAD = 4
 #: Outcomes are written once this many have gathered, or after FLUSH_SECONDS.
 FLUSH_BATCH = 200
 FLUSH_SECONDS = 0.5
@@ -104,16 +106,15 @@ class Deliverer:
         disabled = await asyncio.to_thread(self.store.disabled_subscribers)
         eligible = [ident for ident in self.subscribers if ident not in disabled]
         token = uuid.uuid4().hex
-        capacity = settings.concurrency * CLAIM_AHEAD
         slots = asyncio.Semaphore(settings.concurrency)
         lanes_per_subscriber = min(settings.per_subscriber_concurrency, settings.concurrency)
         queues: dict[str, asyncio.Queue[ClaimedDelivery | None]] = {}
         lanes: list[asyncio.Task[None]] = []
-        finished: asyncio.Queue[AttemptRecord | None] = asyncio.Queue()
-        outstanding = 0
+        finished: asyncio.Queue[AttemptRecord | _Unrecorded] = asyncio.Queue()
+        claims = _Claims(eligible, lanes_per_subscriber * CLAIM_AHEAD,
+                         settings.concurrency * CLAIM_AHEAD)  # fmt: skip
         records: list[AttemptRecord] = []
         last_flush = time.monotonic()
-        exhausted = False
 
         def dispatch(delivery: ClaimedDelivery) -> None:
             queue = queues.get(delivery.subscriber)
@@ -122,6 +123,19 @@ class Deliverer:
                 for _ in range(lanes_per_subscriber):
                     lanes.append(asyncio.create_task(self._lane(queue, slots, finished)))
             queue.put_nowait(delivery)
+
+        async def claim(subscriber: str, want: int) -> None:
+            claimed = await asyncio.to_thread(
+                self.store.claim_deliveries,
+                subscriber,
+                now=self.clock(),
+                lease=timedelta(seconds=settings.lease),
+                token=token,
+                limit=want,
+            )
+            claims.claimed(subscriber, want, len(claimed))
+            for delivery in claimed:
+                dispatch(delivery)
 
         async def flush() -> None:
             nonlocal records, last_flush
@@ -132,26 +146,13 @@ class Deliverer:
 
         try:
             while True:
-                want = capacity - outstanding
-                if not exhausted and eligible and want >= settings.concurrency:
-                    if self.stopping():
-                        exhausted = True
-                    else:
-                        claimed = await asyncio.to_thread(
-                            self.store.claim_deliveries,
-                            eligible,
-                            now=self.clock(),
-                            lease=timedelta(seconds=settings.lease),
-                            token=token,
-                            limit=want,
-                        )
-                        exhausted = len(claimed) < want
-                        for delivery in claimed:
-                            dispatch(delivery)
-                        outstanding += len(claimed)
-                if not outstanding:
+                if self.stopping():
+                    claims.stop()
+                for subscriber, want in claims.wanted():
+                    await claim(subscriber, want)
+                if not claims.outstanding:
                     await flush()
-                    if exhausted or not eligible:
+                    if claims.drained():
                         break
                     continue
                 try:
@@ -160,11 +161,11 @@ class Deliverer:
                     done = []
                 while not finished.empty():
                     done.append(finished.get_nowait())
-                outstanding -= len(done)
                 for record in done:
-                    if record is not None:  # None: failed inside; its lease brings it back
-                        records.append(record)
-                        await self._account(record, report, eligible)
+                    claims.finished(record.subscriber)
+                    if isinstance(record, AttemptRecord):  # else failed inside: the lease
+                        records.append(record)  # brings it back
+                        await self._account(record, report, claims)
                 if len(records) >= FLUSH_BATCH or time.monotonic() - last_flush > FLUSH_SECONDS:
                     await flush()
         finally:
@@ -175,15 +176,14 @@ class Deliverer:
         return report
 
     async def _account(
-        self, record: AttemptRecord, report: DeliveryReport, eligible: list[str]
+        self, record: AttemptRecord, report: DeliveryReport, claims: _Claims
     ) -> None:
         """Count one attempt; a 410 disables its subscriber for this run and after."""
         _count(report, record)
         if record.status == "dead" and record.status_code == GONE:
             reason = f"{record.error} at {record.attempted_at.isoformat()}"
             report.disabled[record.subscriber] = reason
-            if record.subscriber in eligible:
-                eligible.remove(record.subscriber)
+            if claims.drop(record.subscriber):
                 await asyncio.to_thread(
                     self.store.disable_subscriber,
                     record.subscriber,
@@ -195,7 +195,7 @@ class Deliverer:
         self,
         queue: asyncio.Queue[ClaimedDelivery | None],
         slots: asyncio.Semaphore,
-        finished: asyncio.Queue[AttemptRecord | None],
+        finished: asyncio.Queue[AttemptRecord | _Unrecorded],
     ) -> None:
         """One of a subscriber's ``per_subscriber_concurrency`` lanes: one attempt at a time,
         over one kept-alive connection. (One small pool per lane, rather than one large pool
@@ -207,7 +207,7 @@ class Deliverer:
                 except Exception:  # a bug must not stall the run: log it, let the lease expire
                     log.exception("webhook id=%s: attempt failed inside the worker", delivery.id)
                     record = None
-                finished.put_nowait(record)
+                finished.put_nowait(record or _Unrecorded(delivery.subscriber))
 
     def _client(self) -> httpx.AsyncClient:
         settings = self.settings
@@ -349,6 +349,61 @@ async def _read_capped(response: httpx.Response, limit: int) -> str:
             if size >= limit:
                 break
     return b"".join(chunks)[:limit].decode("utf-8", errors="replace")
+
+
+@dataclass(frozen=True, slots=True)
+class _Unrecorded:
+    """An attempt that failed inside the worker: nothing to record, its lease brings it back."""
+
+    subscriber: str
+
+
+class _Claims:
+    """How many rows each subscriber has claimed and not yet finished, and whom to claim
+    for next: a subscriber once half of its share is done, until a claim comes back short
+    (nothing more is due for it now). Shares are per subscriber, so one subscriber's
+    backlog never fills the run while another's new deliveries wait."""
+
+    def __init__(self, subscribers: list[str], per_subscriber: int, total: int) -> None:
+        self.per_subscriber = per_subscriber
+        self.total = total
+        self.held = {ident: 0 for ident in subscribers}
+        self.exhausted: set[str] = set()
+        self.dropped: set[str] = set()
+        self.outstanding = 0
+
+    def wanted(self) -> list[tuple[str, int]]:
+        room = self.total - self.outstanding
+        asks = []
+        for ident, held in self.held.items():
+            want = min(self.per_subscriber - held, room)
+            if ident not in self.exhausted and want >= max(1, self.per_subscriber // 2):
+                asks.append((ident, want))
+                room -= want
+        return asks
+
+    def claimed(self, subscriber: str, wanted: int, got: int) -> None:
+        self.held[subscriber] += got
+        self.outstanding += got
+        if got < wanted:
+            self.exhausted.add(subscriber)
+
+    def finished(self, subscriber: str) -> None:
+        self.held[subscriber] -= 1
+        self.outstanding -= 1
+
+    def drop(self, subscriber: str) -> bool:
+        """Claim no more for ``subscriber`` (it answered 410); False if dropped already."""
+        first = subscriber not in self.dropped
+        self.dropped.add(subscriber)
+        self.exhausted.add(subscriber)
+        return first
+
+    def stop(self) -> None:
+        self.exhausted.update(self.held)
+
+    def drained(self) -> bool:
+        return self.outstanding == 0 and self.exhausted >= self.held.keys()
 
 
 def _count(report: DeliveryReport, record: AttemptRecord) -> None:

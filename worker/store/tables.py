@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    text,
 )
 
 metadata = MetaData()
@@ -174,8 +175,17 @@ webhook_deliveries = Table(
     Column("delivered_at", UtcDateTime()),
     Column("last_status_code", Integer),
     Column("last_error", Text),
-    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
     Index("ix_webhook_deliveries_subscriber", "subscriber", "status"),
+)
+#: What a claim reads, in the order it takes rows: migration 0009.
+_CLAIMABLE = text("status IN ('pending', 'failed')")
+Index(
+    "ix_webhook_deliveries_claimable",
+    webhook_deliveries.c.subscriber,
+    webhook_deliveries.c.next_attempt_at,
+    webhook_deliveries.c.id,
+    postgresql_where=_CLAIMABLE,
+    sqlite_where=_CLAIMABLE,
 )
 
 #: Named leases: the seed-folder scan and publishing run in one process at a time.
