@@ -277,7 +277,7 @@ def test_backoff_jitter_stays_within_its_fraction() -> None:
         ("169.254.169.254", "link-local"),
         ("fe80::1%eth0", "link-local"),
         ("0.0.0.0", "unspecified"),
-        ("100.64.0.1", "not globally routable"),
+        ("100.64.0.1", "shared (carrier-grade NAT)"),
         ("93.184.215.14", None),
         ("2606:4700::1111", None),
     ],
