@@ -216,7 +216,9 @@ def _entries_of(target: str, settings: Settings) -> Iterator[Entry]:
         if suffix not in seeds.DOCUMENT_TYPES and suffix not in seeds.FEED_SUFFIXES:
             suffix = ".txt"  # inspect whatever it is given, as text
         source = seeds.SEED_PREFIX + file.relative_to(folder).as_posix()
-        yield from seeds.read_entries(source, suffix, file.read_bytes())
+        # A folder's files are read as the seed scan reads them: links kept inside it.
+        real = seeds.resolve_inside(folder, file) if path.is_dir() else file
+        yield from seeds.read_entries(source, suffix, real.read_bytes())
 
 
 def cmd_check_config(settings: Settings, _args: argparse.Namespace) -> int:

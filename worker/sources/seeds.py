@@ -61,12 +61,32 @@ def seed_paths(folder: Path) -> list[Path]:
     )
 
 
+def resolve_inside(folder: Path, path: Path) -> Path:
+    """``path`` with its links resolved, if that stays inside ``folder``; else OSError.
+
+    A link inside the folder to another file of the folder is fine; one that leads out
+    of it (``ln -s /etc/passwd seeds/passwd.txt``) would publish whatever it points at.
+    """
+    real = path.resolve(strict=True)
+    if not real.is_relative_to(folder.resolve(strict=True)):
+        raise OutsideFolder(f"refused: a link to {real}, outside the seed folder")
+    return real
+
+
+class OutsideFolder(OSError):
+    """A seed path whose links lead out of the seed folder."""
+
+
 def read_seed(folder: Path, path: Path, known_hashes: Mapping[str, str | None]) -> SeedFile:
     rel = path.relative_to(folder).as_posix()
     try:
-        if path.stat().st_size > MAX_SEED_BYTES:
+        # Read the file the links lead to, as checked: a link swapped meanwhile is not followed.
+        real = resolve_inside(folder, path)
+        if real.stat().st_size > MAX_SEED_BYTES:
             return SeedFile(rel, "error", error=f"seeds: larger than {MAX_SEED_BYTES} bytes")
-        data = path.read_bytes()
+        data = real.read_bytes()
+    except OutsideFolder as e:
+        return SeedFile(rel, "error", error=f"seeds: {e}")
     except OSError as e:
         return SeedFile(rel, "error", error=f"seeds: cannot read: {e.strerror or e}")
     digest = hashlib.sha256(data).hexdigest()
