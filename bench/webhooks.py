@@ -125,7 +125,7 @@ def run(args: argparse.Namespace, deliveries: int) -> dict[str, Any]:
     from worker.config import Settings
     from worker.model import Entry
     from worker.notify import Notifier
-    from worker.notify.plan import new_message_id, payload
+    from worker.notify.plan import payload
     from worker.pipeline import process
     from worker.pipeline.profile import load_profile
     from worker.records import NewDelivery
@@ -175,7 +175,7 @@ def run(args: argparse.Namespace, deliveries: int) -> dict[str, Any]:
         body = payload("item.created", item, item_id(item.key), now)
         rows = [
             NewDelivery(
-                id=new_message_id(),
+                id=f"msg_{n:08d}",
                 subscriber=f"s{n % args.subscribers}",
                 item_id=item_id(f"{item.key}#{n}"),
                 event="item.created",

@@ -191,9 +191,8 @@ def test_plan_writes_one_delivery_per_matching_subscriber(profile: Any) -> None:
     item = seed_item(profile)
     now = datetime(2024, 6, 7, 8, 0, tzinfo=UTC)
     subs = [sub(id="a"), sub(id="b", events=("item.updated",)), sub(id="c", min_score=1.0)]
-    ids = iter(["msg_1", "msg_2"])
-    planned = plan_deliveries(item, "item-1", "created", subs, now=now, new_id=lambda: next(ids))
-    assert [(d.id, d.subscriber, d.event) for d in planned] == [("msg_1", "a", "item.created")]
+    planned = plan_deliveries(item, "item-1", "created", subs, now=now)
+    assert [(d.subscriber, d.event) for d in planned] == [("a", "item.created")]
     body = json.loads(planned[0].body)
     assert body["type"] == "item.created"
     assert body["timestamp"] == "2024-06-07T08:00:00Z"
@@ -203,6 +202,10 @@ def test_plan_writes_one_delivery_per_matching_subscriber(profile: Any) -> None:
         ("a", "item.updated"),
         ("b", "item.updated"),
     ]
+    # Ids name the change: the same for the same change at any time, else different.
+    later = plan_deliveries(item, "item-1", "created", subs, now=now + timedelta(days=1))
+    assert [d.id for d in later] == [d.id for d in planned]
+    assert len({d.id for d in planned + updated}) == 3
     assert plan_deliveries(item, "item-1", "unchanged", subs, now=now) == []
 
 
@@ -650,3 +653,14 @@ def test_a_report_joining_an_entry_announces_the_entry_it_joined(
     assert (created["type"], updated["type"]) == ("item.created", "item.updated")
     assert updated["data"]["id"] == created["data"]["id"]
     assert updated["data"]["source"] == created["data"]["source"] == f"seed:{SEED_FILE.name}"
+
+
+def test_an_entry_going_back_to_an_earlier_state_is_announced_again(store: Store) -> None:
+    """A → B → A → B: the second B is the same change as the first, but a new one all the
+    same; the outbox writes it under the next id of that change, in order."""
+    now = datetime(2024, 6, 7, 8, 0, tzinfo=UTC)
+    store.sync_subscribers([("crm", "http://127.0.0.1/hook")])
+    change = NewDelivery("msg_b", "crm", "e1", "item.updated", "{}", now)
+    for _ in range(3):
+        store.add_deliveries([change])
+    assert [d.id for d in store.deliveries()] == ["msg_b", "msg_b_2", "msg_b_3"]

@@ -20,8 +20,8 @@ from sqlalchemy import func, select, text
 from tests.conftest import make_settings
 from tests.webhook_receiver import TEST_SECRET, Receiver
 from worker.notify import Notifier
-from worker.store import Store, connect, migrate
 from worker.records import NewDelivery
+from worker.store import Store, connect, migrate
 from worker.store.tables import webhook_deliveries
 
 NOW = datetime(2024, 6, 1, 12, tzinfo=UTC)

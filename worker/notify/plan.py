@@ -1,17 +1,23 @@
 """Which subscribers hear of which item: pure decisions, no I/O.
 
-Given a stored item and what happened to it (created, updated), decide the
-deliveries to write to the outbox: one per subscriber whose events and filters
+Given a stored item and what happened to it (created, updated, deleted), decide
+the deliveries to write to the outbox: one per subscriber whose events and filters
 match, each with its ``webhook-id`` and the exact JSON body it will carry on
 every attempt. The caller writes them in the item's own transaction; this module
 reads and writes nothing (it never sees the store).
+
+A ``webhook-id`` is derived from the subscriber, the entry, the event and what the
+entry says (``message_id``), never drawn at random: announcing the same change
+again (a worker that lost its database and rebuilt it from the same sources)
+gives the same id, and receivers drop the repeat as the Standard Webhooks
+specification asks them to.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -41,8 +47,14 @@ class Subscriber:
     min_score: float | None = None
 
 
-def new_message_id() -> str:
-    return MESSAGE_ID_PREFIX + uuid.uuid4().hex
+def message_id(subscriber: str, event: str, data: Mapping[str, Any]) -> str:
+    """The ``webhook-id`` of ``event`` about the entry ``data`` for ``subscriber``: the same
+    for the same change, on any worker, before and after any rebuild of the database.
+    (The outbox adds a suffix when an entry goes back to something it said before.)"""
+    canonical = json.dumps(
+        [subscriber, event, data], sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
+    return MESSAGE_ID_PREFIX + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
 
 
 def matches(subscriber: Subscriber, item: Item, event: str) -> bool:
@@ -65,15 +77,20 @@ def matches(subscriber: Subscriber, item: Item, event: str) -> bool:
     return True
 
 
+def entry_data(item: Item, item_id: str, related: Sequence[str] = ()) -> dict[str, Any]:
+    """A webhook's ``data``: the published entry, its stable ``id``, the item it shows as
+    ``worker inspect`` prints it, and ``related``, the links of its other sources."""
+    return {"id": item_id, **item.to_json(), "related": list(related)}
+
+
 def payload(
     event: str, item: Item, item_id: str, now: datetime, related: Sequence[str] = ()
 ) -> str:
-    """The webhook body: ``{"type", "timestamp", "data"}``.
+    """The webhook body: ``{"type", "timestamp", "data"}`` (``entry_data``)."""
+    return body_of(event, entry_data(item, item_id, related), now)
 
-    ``data`` is the published entry: its stable ``id``, the item it shows as ``worker
-    inspect`` prints it, and ``related``, the links of its other sources.
-    """
-    data: dict[str, Any] = {"id": item_id, **item.to_json(), "related": list(related)}
+
+def body_of(event: str, data: Mapping[str, Any], now: datetime) -> str:
     body = {
         "type": event,
         "timestamp": now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
@@ -90,7 +107,6 @@ def plan_deliveries(
     *,
     now: datetime,
     related: Sequence[str] = (),
-    new_id: Callable[[], str] = new_message_id,
 ) -> list[NewDelivery]:
     """The deliveries announcing ``change`` of the entry ``item_id``, which shows ``item``.
 
@@ -102,10 +118,11 @@ def plan_deliveries(
     chosen = [s for s in subscribers if matches(s, item, event)]
     if not chosen:
         return []
-    body = payload(event, item, item_id, now, related)
+    data = entry_data(item, item_id, related)
+    body = body_of(event, data, now)
     return [
         NewDelivery(
-            id=new_id(),
+            id=message_id(s.id, event, data),
             subscriber=s.id,
             item_id=item_id,
             event=event,

@@ -71,25 +71,40 @@ class OutboxQueries(StoreBase):
 
     def add_deliveries(self, new: Sequence[NewDelivery]) -> None:
         """Write deliveries: inside this thread's ``transaction()`` when it holds one (with
-        their item, so both are committed or neither), else in a transaction of their own."""
-        if not new:
-            return
-        rows = [
-            {
-                "id": d.id,
-                "subscriber": d.subscriber,
-                "item_id": d.item_id,
-                "event": d.event,
-                "body": d.body,
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": d.created_at,
-                "created_at": d.created_at,
-            }
-            for d in new
-        ]
+        their item, so both are committed or neither), else in a transaction of their own.
+
+        A delivery's id names the change it announces, so an id already in the outbox
+        means the entry went back to what it said once before (A, B, A, B): that is a
+        new change all the same, written as ``<id>_2``, ``<id>_3``… in the order they
+        happen, which a rebuilt database reproduces.
+        """
+        pending = list(new)
+        repeat = 1
+        statement = (
+            self._insert(deliveries)
+            .on_conflict_do_nothing(index_elements=["id"])
+            .returning(deliveries.c.id)
+        )
         with self._begin() as conn:
-            conn.execute(deliveries.insert(), rows)
+            while pending:
+                rows = [
+                    {
+                        "id": d.id if repeat == 1 else f"{d.id}_{repeat}",
+                        "subscriber": d.subscriber,
+                        "item_id": d.item_id,
+                        "event": d.event,
+                        "body": d.body,
+                        "status": "pending",
+                        "attempts": 0,
+                        "next_attempt_at": d.created_at,
+                        "created_at": d.created_at,
+                    }
+                    for d in pending
+                ]
+                written = set(conn.execute(statement, rows).scalars())
+                pending = [d for d, row in zip(pending, rows, strict=True)
+                           if row["id"] not in written]  # fmt: skip
+                repeat += 1
 
     def published_entry(self, cluster_id: str) -> tuple[Item, tuple[str, ...]] | None:
         """The published entry ``cluster_id`` as this thread's ``transaction()`` sees it: the
