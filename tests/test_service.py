@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -12,6 +13,8 @@ import feedparser
 import httpx
 
 from tests.conftest import SEED_TITLE, free_port, worker_env
+from tests.webhook_receiver import TEST_SECRET, Received, Receiver, Reply
+from worker.store import Store, connect
 
 #: The service must be up and have published within this many seconds.
 STARTUP_SECONDS = 30
@@ -19,11 +22,11 @@ STARTUP_SECONDS = 30
 STOP_SECONDS = 10
 
 
-def start_service(cwd: Path, port: int) -> subprocess.Popen[str]:
+def start_service(cwd: Path, port: int, **env: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "worker", "run"],
         cwd=cwd,
-        env=worker_env(WORKER_SERVER__PORT=str(port), WORKER_SERVER__HOST="127.0.0.1"),
+        env=worker_env(WORKER_SERVER__PORT=str(port), WORKER_SERVER__HOST="127.0.0.1", **env),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -99,3 +102,50 @@ def test_a_port_in_use_is_a_clear_failure(project_dir: Path) -> None:
         _, stderr = process.communicate(timeout=STARTUP_SECONDS)
     assert process.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in stderr
+
+
+def test_a_delivery_stuck_at_its_receiver_does_not_hold_up_sigterm(project_dir: Path) -> None:
+    """The receiver holds the webhook longer than the shutdown grace: the worker leaves
+    it (exit 0, within the stop bound); the delivery stays in the outbox for next time."""
+    release = threading.Event()
+    receiver = Receiver()
+
+    def hold(_received: Received) -> Reply:
+        release.wait(30)
+        return Reply()
+
+    receiver.reply = hold
+    (project_dir / "config").mkdir()
+    (project_dir / "config" / "worker.toml").write_text(
+        f'''[[webhooks]]
+name = "slow"
+url = "{receiver.url}"
+secret = "env:HOOK_SECRET"
+
+[delivery]
+allow_private_targets = true
+timeout = 60
+'''
+    )
+    port = free_port()
+    process = start_service(project_dir, port, HOOK_SECRET=TEST_SECRET)
+    try:
+        assert receiver.arrived.wait(STARTUP_SECONDS), "no delivery reached the receiver"
+        process.send_signal(signal.SIGTERM)
+        try:
+            _, stderr = process.communicate(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            raise AssertionError("a delivery in flight held up SIGTERM") from None
+    finally:
+        release.set()
+        receiver.close()
+    assert process.returncode == 0, stderr
+    assert "jobs still running" in stderr
+    store = Store(connect(f"sqlite:///{project_dir / 'data' / 'worker.db'}"))
+    try:
+        (row,) = store.deliveries()
+        assert row.status == "pending" and row.delivered_at is None  # posted again later
+    finally:
+        store.engine.dispose()

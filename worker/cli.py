@@ -138,11 +138,13 @@ def cmd_run(settings: Settings, _args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILURE
-    service.run_until_signal()
-    worker.close()
+    if service.run_until_signal():
+        worker.close()
     # Leave without the interpreter's finalization: the HTTP server's native threads
     # may still be winding down, and one that touches Python after finalization began
-    # aborts the process. Everything is closed and written by now; flush the logs.
+    # aborts the process; and a job that outlived the grace period is left, not joined
+    # (its transaction rolls back with its connection, its claims run out). Everything
+    # else is closed and written by now; flush the logs.
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()

@@ -7,8 +7,10 @@ the cycle that found it, not one publish interval later.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from datetime import UTC, timedelta
@@ -26,8 +28,8 @@ log = logging.getLogger("worker.scheduler")
 #: How long shutdown waits for running jobs before it abandons them (their
 #: transactions roll back; the work is picked up on the next start).
 SHUTDOWN_GRACE_SECONDS = 7.0
-#: How often the main thread wakes to run pending signal handlers.
-SIGNAL_POLL_SECONDS = 0.25
+#: The main thread looks at the stop flag at least this often, whatever wakes it.
+WAKEUP_CHECK_SECONDS = 1.0
 
 
 class Service:
@@ -109,31 +111,52 @@ class Service:
             self.worker.settings.feeds_dir,
         )
 
-    def stop(self) -> None:
-        """Stop taking work, give running jobs a grace period, close the server."""
+    def stop(self) -> bool:
+        """Stop taking work, give running jobs a grace period, close the server; False
+        when a job is still running after it (the caller then leaves without waiting)."""
         self.worker.stopping.set()
         stopper = threading.Thread(
             target=self.scheduler.shutdown, kwargs={"wait": True}, daemon=True
         )
         stopper.start()
         stopper.join(SHUTDOWN_GRACE_SECONDS)
+        self.server.stop()
         if stopper.is_alive():
             log.warning("stopped with jobs still running; their work is redone next start")
-        self.server.stop()
+            return False
         log.info("stopped")
+        return True
 
-    def run_until_signal(self) -> None:
+    def run_until_signal(self) -> bool:
+        """Run until SIGTERM or SIGINT, then stop (``stop``'s answer).
+
+        Python runs a signal's handler in the main thread, but the kernel may hand the
+        signal to any thread that does not block it, and a thread that is starting or
+        ending (a job's helper threads, the HTTP server's native threads) takes a pending
+        one. The main thread, asleep in ``Event.wait()``, was then never woken, and
+        SIGTERM went unanswered. So it sleeps on the wakeup socket instead, which the
+        C-level handler writes to whichever thread took the signal (``set_wakeup_fd``).
+        """
         stop = threading.Event()
 
         def on_signal(signum: int, _frame: object) -> None:
             log.info("received %s, stopping", signal.Signals(signum).name)
             stop.set()
 
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
-        self.start()
-        # Wake up now and then: a signal the kernel hands to one of the HTTP server's
-        # native threads runs its Python handler only when the main thread wakes.
-        while not stop.wait(SIGNAL_POLL_SECONDS):
-            pass
-        self.stop()
+        wakeup, wakeup_writer = socket.socketpair()
+        wakeup_writer.setblocking(False)  # the handler must never block on it
+        wakeup.settimeout(WAKEUP_CHECK_SECONDS)
+        previous = signal.set_wakeup_fd(wakeup_writer.fileno(), warn_on_full_buffer=False)
+        try:
+            signal.signal(signal.SIGTERM, on_signal)
+            signal.signal(signal.SIGINT, on_signal)
+            self.start()
+            while not stop.is_set():
+                # Returns once a signal arrived (its byte), and the handler runs right after.
+                with contextlib.suppress(TimeoutError):
+                    wakeup.recv(64)
+        finally:
+            signal.set_wakeup_fd(previous)
+            wakeup.close()
+            wakeup_writer.close()
+        return self.stop()

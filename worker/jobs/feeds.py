@@ -37,6 +37,8 @@ STORE_BATCH = 200
 #: fresh feeds commits a few times a second, and the claim of the next feeds, which
 #: waits for the write lock on SQLite, never waits long.
 STORE_BATCH_ITEMS = 500
+#: How often the cycle looks at the stop signal while checks are in flight.
+STOP_CHECK_SECONDS = 0.25
 
 #: A check waiting for the store thread, and where its report goes.
 Waiting = tuple[Check, "asyncio.Future[SourceReport]"]
@@ -61,16 +63,16 @@ class FeedsJob:
         # Claim a batch at a time: the lease then only has to outlast one batch, and
         # replicas sharing the database take turns instead of one taking the whole cycle.
         batch = ctx.settings.fetch.concurrency * CLAIM_BATCH_PER_SLOT
-        checked: set[str] = set()
+        started = ctx.clock()
 
         def claim() -> list[FeedState]:
+            # A feed checked in this cycle and due again already waits, unclaimed, for the
+            # next cycle: claimed and skipped, it would sit out its whole lease.
             claimed = ctx.store.claim_due_feeds(
-                now=ctx.clock(), lease=ctx.settings.fetch.lease, limit=batch
-            )
-            # A feed due again already (a zero interval) waits for the next cycle.
-            fresh = [f for f in claimed if f.url not in checked]
-            checked.update(f.url for f in fresh)
-            return interleave_by_host(fresh)
+                now=ctx.clock(), lease=ctx.settings.fetch.lease, limit=batch,
+                checked_before=started,
+            )  # fmt: skip
+            return interleave_by_host(claimed)
 
         reports = asyncio.run(_Cycle(self, claim).run())
         active = ctx.store.feeds(active_only=True)
@@ -91,39 +93,58 @@ class _Cycle:
         self.waiting: list[Waiting] = []
         self.storing: list[asyncio.Task[None]] = []
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="feed-store")
+        #: Claimed feeds not yet handed to the store thread, by URL: released on a stop.
+        self.unrecorded: dict[str, FeedState] = {}
 
     async def run(self) -> list[SourceReport]:
-        """Check the feeds ``claim`` hands out, batch after batch, until it has none left."""
+        """Check the feeds ``claim`` hands out, batch after batch, until it has none left
+        or the worker stops (then the checks not yet stored are dropped, their claims
+        given back)."""
         stopping = self.job.context.stopping
         done: list[SourceReport | None] = []
+        running: set[asyncio.Task[SourceReport | None]] = set()
+        more = True
         try:
             async with Fetcher(self.settings) as fetcher:
-                running: set[asyncio.Task[SourceReport | None]] = set()
-                more = True
-                while True:
+                while more or running:
                     # The next batch is claimed while the last one's slowest feeds finish,
                     # so no slot waits for a whole batch to end.
                     if more and len(running) <= self.settings.concurrency * 2:
                         fresh = [] if stopping.is_set() else await asyncio.to_thread(self.claim)
                         more = bool(fresh)
+                        self.unrecorded.update((f.url, f) for f in fresh)
                         running.update(
-                            asyncio.create_task(self.check(fetcher, feed)) for feed in fresh
+                            asyncio.create_task(self.check(fetcher, feed), name=feed.url)
+                            for feed in fresh
                         )
-                    if not running:
-                        break
-                    finished, running = await asyncio.wait(
-                        running, return_when=asyncio.FIRST_COMPLETED
-                    )
-                    done.extend(task.result() for task in finished)
+                    if stopping.is_set():
+                        more = False
+                        self._drop_unstored(running)
+                    if running:
+                        finished, running = await asyncio.wait(
+                            running, timeout=STOP_CHECK_SECONDS,
+                            return_when=asyncio.FIRST_COMPLETED,
+                        )  # fmt: skip
+                        done.extend(t.result() for t in finished if not t.cancelled())
         finally:
             self.writer.shutdown(wait=True)
+            if self.unrecorded:
+                await asyncio.to_thread(
+                    self.job.context.store.release_feeds, list(self.unrecorded.values())
+                )
         return [r for r in done if r is not None]
+
+    def _drop_unstored(self, running: set[asyncio.Task[SourceReport | None]]) -> None:
+        """Cancel the checks still fetching or parsing; those with the store thread finish."""
+        for task in running:
+            if task.get_name() in self.unrecorded:
+                task.cancel()
 
     async def check(self, fetcher: Fetcher, feed: FeedState) -> SourceReport | None:
         context = self.job.context
         async with self.in_hand:
             if context.stopping.is_set():
-                return None  # the lease runs out and the feed is due again next time
+                return None  # its claim is given back: due again for the next start
             response = await fetcher.fetch(
                 feed.target, etag=feed.etag, last_modified=feed.last_modified
             )
@@ -134,6 +155,7 @@ class _Cycle:
                     response.body, response.headers, feed.url, context.pipeline_clock()
                 )
             future: asyncio.Future[SourceReport] = asyncio.get_running_loop().create_future()
+            self.unrecorded.pop(feed.url, None)
             self.waiting.append((Check(feed, response, digest, now), future))
             if not self.storing or self.storing[-1].done():
                 self.storing.append(asyncio.create_task(self._store_waiting()))
@@ -150,10 +172,12 @@ class _Cycle:
                 )
             except Exception as e:  # the same error for every check of the batch
                 for _, future in batch:
-                    future.set_exception(e)
+                    if not future.done():
+                        future.set_exception(e)
             else:
                 for (_, future), report in zip(batch, reports, strict=True):
-                    future.set_result(report)
+                    if not future.done():  # its check was cancelled meanwhile: stored anyway
+                        future.set_result(report)
 
     def _next_batch(self) -> list[Waiting]:
         size = items = 0

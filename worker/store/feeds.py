@@ -109,12 +109,24 @@ class FeedQueries(StoreBase):
             return [_feed_state(r) for r in conn.execute(query)]
 
     def claim_due_feeds(
-        self, *, now: datetime, lease: float, limit: int | None = None
+        self,
+        *,
+        now: datetime,
+        lease: float,
+        limit: int | None = None,
+        checked_before: datetime | None = None,
     ) -> list[FeedState]:
-        """Claim up to ``limit`` due feeds for ``lease`` seconds, atomically, and return them."""
+        """Claim up to ``limit`` due feeds for ``lease`` seconds, atomically, and return them.
+
+        ``checked_before``: only feeds not checked since then (a cycle's start), so a
+        feed due again while its cycle still runs is left for the next cycle, unclaimed.
+        """
+        due = _due(now)
+        if checked_before is not None:
+            due &= or_(feeds.c.last_checked_at.is_(None), feeds.c.last_checked_at < checked_before)
         pick = (
             select(feeds.c.url)
-            .where(_due(now))
+            .where(due)
             # Ties (feeds due at the same moment) in random order: a batch mixes hosts.
             .order_by(feeds.c.next_check_at, feeds.c.spread, feeds.c.url)
         )
@@ -139,6 +151,20 @@ class FeedQueries(StoreBase):
                 f.url,
             ),
         )
+
+    def release_feeds(self, claimed: Sequence[FeedState]) -> None:
+        """Give up claims this worker took and will not use (it is stopping): the feeds are
+        due again at once, for another worker or the next start. A claim that ran out and
+        was taken by another worker meanwhile (another lease) is left alone."""
+        if not claimed:
+            return
+        statement = (
+            update(feeds)
+            .where(feeds.c.url == bindparam("b_url"), feeds.c.lease_until == bindparam("b_lease"))
+            .values(lease_until=None)
+        )
+        with self.engine.begin() as conn:
+            conn.execute(statement, [{"b_url": f.url, "b_lease": f.lease_until} for f in claimed])
 
     def record_feed_result(self, url: str, result: FeedUpdate) -> None:
         """Apply one check's outcome, and release the claim."""
