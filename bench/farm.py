@@ -1,5 +1,6 @@
 """A farm of synthetic feeds on loopback: N feeds of M items, English and Chinese,
-optional latency, ETag / If-None-Match -> 304.
+optional latency, ETag / If-None-Match -> 304, and generations: ``GET /_generation/G``
+gives every feed one new entry per generation after the first (the oldest drops off).
 
 Every item is distinct (its own start date and city, its own padding sentences, 1-2 KB
 of body): cross-source dedup finds nothing to merge, so a bench measures ingestion,
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import hashlib
 import random
 from datetime import date, timedelta
@@ -236,33 +238,80 @@ def _talk(rng: random.Random, zh: bool) -> str:
     return f"{hour:02d}:{minute:02d} {surname} {given}, {company} {trade}: {subject}"
 
 
-def feed_body(n: int, items: int) -> bytes:
-    """Feed ``n``: half its items English, half Chinese, all distinct; the same bytes every time."""
-    parts = []
-    for i in range(items):
-        k = n * items + i
-        title, body = item_text(k, zh=i % 2 == 1)
-        date_ = formatdate(PUBLISHED - k * 3600, usegmt=True)
-        parts.append(
-            f"<item><guid>https://farm.example/{n}/{i}</guid>"
-            f"<link>https://farm.example/{n}/{i}</link><title>{escape(title)}</title>"
-            f"<pubDate>{date_}</pubDate><description>{escape(body)}</description></item>"
-        )
+def entry_number(n: int, j: int, *, feeds: int, items: int) -> int:
+    """The item number of feed ``n``'s entry ``j`` (entries ``items``, ``items + 1``… are the
+    ones added by later generations): every entry of the farm has its own."""
+    if j < items:
+        return n * items + j
+    return feeds * items + (j - items) * feeds + n
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def entry_xml(n: int, j: int, *, feeds: int, items: int) -> str:
+    k = entry_number(n, j, feeds=feeds, items=items)
+    title, body = item_text(k, zh=j % 2 == 1)
+    # The first entries are dated back from PUBLISHED; each added one is newer than all.
+    stamp = PUBLISHED - k * 3600 if j < items else PUBLISHED + (j - items + 1) * 600
+    return (
+        f"<item><guid>https://farm.example/{n}/{j}</guid>"
+        f"<link>https://farm.example/{n}/{j}</link><title>{escape(title)}</title>"
+        f"<pubDate>{formatdate(stamp, usegmt=True)}</pubDate>"
+        f"<description>{escape(body)}</description></item>"
+    )
+
+
+def feed_body(n: int, items: int, generation: int = 0, *, feeds: int = 1) -> bytes:
+    """Feed ``n`` at ``generation``: ``items`` entries, half English, half Chinese, all
+    distinct; the same bytes every time. Each generation adds one entry at the top and
+    drops the oldest (generation 0 is the farm as it first was)."""
+    added = min(generation, items)
+    newest = [
+        entry_xml(n, j, feeds=feeds, items=items)
+        for j in range(items + generation - 1, items + generation - 1 - added, -1)
+    ]
+    kept = [entry_xml(n, j, feeds=feeds, items=items) for j in range(items - added)]
     return (
         '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
         f"<title>Farm feed {n}</title><link>https://farm.example/{n}/</link>"
-        f"<description>Synthetic</description>{''.join(parts)}</channel></rss>"
+        f"<description>Synthetic</description>{''.join(newest + kept)}</channel></rss>"
     ).encode()
 
 
 class Farm:
+    """The feeds at the current generation; ``GET /_generation/N`` moves every feed to N."""
+
     def __init__(self, feeds: int, items: int, latency: float) -> None:
-        self.latency = latency
-        self.bodies = {feed_path(n): feed_body(n, items) for n in range(feeds)}
+        self.feeds, self.items, self.latency = feeds, items, latency
+        self.requests = 0
+        self.bodies: dict[str, bytes] = {}
+        self.etags: dict[str, str] = {}
+        self.generation = -1
+        self.set_generation(0)
+
+    def set_generation(self, generation: int) -> None:
+        if generation == self.generation:
+            return
+        self.generation = generation
+        self.bodies = {
+            feed_path(n): feed_body(n, self.items, generation, feeds=self.feeds)
+            for n in range(self.feeds)
+        }
         self.etags = {
             p: '"' + hashlib.sha1(b).hexdigest()[:16] + '"' for p, b in self.bodies.items()
         }
-        self.requests = 0
+
+    def answer(self, path: str, headers: dict[str, str]) -> tuple[str, bytes, str]:
+        """(status line, body, extra header lines) for one GET."""
+        if path.startswith("/_generation/"):
+            self.set_generation(int(path.rsplit("/", 1)[1]))
+            return "200 OK", f"generation {self.generation}".encode(), ""
+        body = self.bodies.get(path)
+        if body is None:
+            return "404 Not Found", b"not found", ""
+        etag = self.etags[path]
+        if headers.get("if-none-match") == etag:
+            return "304 Not Modified", b"", f"ETag: {etag}\r\n"
+        return "200 OK", body, f"ETag: {etag}\r\nContent-Type: application/rss+xml\r\n"
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -275,16 +324,9 @@ class Farm:
                     name, _, value = line.partition(":")
                     headers[name.strip().lower()] = value.strip()
                 self.requests += 1
-                if self.latency:
+                if self.latency and not path.startswith("/_"):
                     await asyncio.sleep(self.latency)
-                body = self.bodies.get(path)
-                if body is None:
-                    status, body, extra = "404 Not Found", b"not found", ""
-                elif headers.get("if-none-match") == self.etags[path]:
-                    status, body, extra = "304 Not Modified", b"", f"ETag: {self.etags[path]}\r\n"
-                else:
-                    status = "200 OK"
-                    extra = f"ETag: {self.etags[path]}\r\nContent-Type: application/rss+xml\r\n"
+                status, body, extra = self.answer(path, headers)
                 writer.write(
                     f"HTTP/1.1 {status}\r\nContent-Length: {len(body)}\r\n{extra}\r\n".encode()
                     + body

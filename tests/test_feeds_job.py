@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+from bench.farm import feed_body
 from tests.conftest import LocalServer, Response, make_settings
 from worker.jobs import Worker
 
@@ -103,3 +104,44 @@ def test_a_stop_drops_the_checks_in_flight_and_gives_their_claims_back(
             assert len(worker.store.claim_due_feeds(now=now, lease=60)) == len(urls)
     finally:
         release.set()
+
+
+def test_an_entry_read_again_unchanged_costs_a_hash_and_changes_nothing(
+    tmp_path: Path, db_url: str, http_server: LocalServer
+) -> None:
+    """Two workers follow one farm over three generations (each feed gains an entry per
+    generation and drops its oldest). One runs no stage on the entries it stored before
+    (same key and raw hash); the other processes every entry (its raw hashes are cleared
+    before each cycle). Their stores and published files are the same, byte for byte."""
+    feeds, items = 3, 6
+    generation = [0]
+
+    def route(n: int):  # type: ignore[no-untyped-def]
+        return lambda _handler: Response(200, feed_body(n, items, generation[0], feeds=feeds))
+
+    for n in range(feeds):
+        http_server.routes[f"/farm/{n}"] = route(n)
+    listed = [{"url": f"{http_server.url}/farm/{n}"} for n in range(feeds)]
+    now = [datetime(2024, 6, 2, tzinfo=UTC)]
+    skipping = Worker(make_settings(tmp_path / "a", db_url, feeds=listed), clock=lambda: now[0])
+    control_db = f"sqlite:///{tmp_path / 'b' / 'data' / 'worker.db'}"
+    control = Worker(make_settings(tmp_path / "b", control_db, feeds=listed), clock=lambda: now[0])
+    with skipping, control:
+        for gen in range(3):
+            generation[0] = gen
+            now[0] += timedelta(days=3)  # every feed is due
+            control.store.clear_raw_hashes()
+            for worker in (skipping, control):
+                reports = worker.ingest_feeds()
+                created = [(r.created, r.updated) for r in reports]
+                assert created == [(1 if gen else items, 0)] * feeds
+                worker.publish()
+        unchanged = [w.metrics.items_unchanged._value.get() for w in (skipping, control)]
+        assert unchanged == [feeds * (items - 1) * 2, 0]
+        assert skipping.store.items(relevant_only=False) == control.store.items(relevant_only=False)
+    published = sorted(
+        p.relative_to(tmp_path / "a") for p in (tmp_path / "a" / "feeds").rglob("*") if p.is_file()
+    )
+    assert len(published) > 4
+    for path in published:
+        assert (tmp_path / "a" / path).read_bytes() == (tmp_path / "b" / path).read_bytes(), path

@@ -264,6 +264,8 @@ def cmd_rescore(settings: Settings, _args: argparse.Namespace) -> int:
             fp = kept_fingerprint(item, worker.dedup_index.signer)
             worker.store.rescore_item(stored.id, item, dedup=dedup_plan(fp))
             changed += 1
+    # What the profile makes of an entry changed: each is processed again when next read.
+    worker.store.clear_raw_hashes()
     worker.publish()
     print(f"rescored: {changed} items changed")
     return EXIT_OK

@@ -39,6 +39,11 @@ class Metrics:
         self.items_new = Counter(
             "worker_feed_items_new", "Entries stored for the first time", registry=self.registry
         )
+        self.items_unchanged = Counter(
+            "worker_feed_items_unchanged",
+            "Entries read again with the key and raw hash of a stored item: not processed",
+            registry=self.registry,
+        )
         self.feeds_in_error = Gauge(
             "worker_feeds_in_error",
             "Feeds whose last check failed, after the last feed cycle",

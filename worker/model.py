@@ -115,6 +115,9 @@ class Item:
     #: Hash of the normalized content; a change means the item must be updated.
     content_hash: str
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Hash of the raw entry it was made from (``pipeline.raw_hash``): an entry read again
+    #: with the same key and raw hash would make the same item, so it is not processed.
+    raw_hash: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The item as ``worker inspect`` prints it and webhooks carry it."""

@@ -98,6 +98,8 @@ class FeedState:
     ttl_seconds: float | None = None
     lease_until: datetime | None = None
     spread: int = 0
+    #: The entry keys of the last parsed body (whose raw hashes the next parse is given).
+    entry_keys: list[str] | None = None
 
     @property
     def target(self) -> str:
@@ -125,6 +127,8 @@ class FeedUpdate:
     #: A permanent redirect's target, to fetch from next time.
     fetch_url: str | None = None
     disabled_reason: str | None = None
+    #: The entry keys of the body just parsed; ``None``: keep the last ones.
+    entry_keys: tuple[str, ...] | None = None
 
 
 # -- items ------------------------------------------------------------------------------

@@ -97,7 +97,7 @@ def _failure(response: FetchResponse, digest: Digest | None) -> str | None:
     error = response.failure()
     if error is None and digest is None:
         return "parse: no result"
-    if error is None and digest is not None and digest.error and not digest.items:
+    if error is None and digest is not None and digest.error and not digest.seen_ok:
         return digest.error
     return error
 
@@ -129,6 +129,7 @@ def _parsed(
         ttl_seconds=digest.ttl,
         title=digest.title or None,
         fetch_url=response.permanent_url(),
+        entry_keys=digest.keys,
     )
     return CheckDecision(update, schedule, CheckOutcome.OK, digest.items)
 

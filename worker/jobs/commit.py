@@ -35,7 +35,7 @@ from worker.records import (
     SourceStatus,
 )
 from worker.store import Store
-from worker.store.items import item_id
+from worker.store.items import StoredHashes, item_id
 
 log = logging.getLogger("worker")
 
@@ -139,26 +139,35 @@ class Committer:
         return results
 
     def _plan(
-        self, items: Sequence[Item], prints: Sequence[Fingerprint], stored: dict[str, str]
+        self,
+        items: Sequence[Item],
+        prints: Sequence[Fingerprint],
+        stored: dict[str, StoredHashes],
     ) -> tuple[list[ItemWrite], list[str | None], set[str]]:
         """The writes of the items that changed, the entry the index expects each new
-        relevant one to start or join (else ``None``), and the keys not stored yet."""
+        relevant one to start or join (else ``None``), and the keys not stored yet.
+        An unchanged item made from a changed raw entry gets its raw hash refreshed."""
         writes: list[ItemWrite] = []
         expected: list[str | None] = []
         fresh: set[str] = set()
+        refreshed: list[tuple[str, str]] = []
         for n, item in enumerate(items):
-            if stored.get(item.key) == item.content_hash:
-                continue  # stored already, unchanged: nothing to write
+            known = stored.get(item.key)
+            if known is not None and known.content == item.content_hash:
+                if item.raw_hash and known.raw != item.raw_hash:
+                    refreshed.append((item.key, item.raw_hash))
+                continue  # stored already, unchanged: nothing else to write
             now = self.clock()
             plan, fp = self._dedup_plan(item, prints[n] if n < len(prints) else None)
             planned = None
-            if item.key not in stored and item.key not in fresh:
+            if known is None and item.key not in fresh:
                 fresh.add(item.key)
                 if item.relevance.relevant:
                     planned = plan.cluster or item_id(item.key)
                     self.dedup_index.add(planned, fp)
             writes.append(ItemWrite(item, now, plan))
             expected.append(planned)
+        self.store.refresh_raw_hashes(refreshed)
         return writes, expected, fresh
 
     def _dedup_plan(self, item: Item, fp: Fingerprint | None) -> tuple[DedupPlan, Fingerprint]:

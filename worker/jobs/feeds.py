@@ -18,6 +18,7 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from worker.jobs.check import Check
@@ -39,6 +40,14 @@ STORE_BATCH = 200
 STORE_BATCH_ITEMS = 500
 #: How often the cycle looks at the stop signal while checks are in flight.
 STOP_CHECK_SECONDS = 0.25
+
+
+class Claimed(NamedTuple):
+    """A feed this worker claimed, and the raw hashes the store holds of its last entries."""
+
+    feed: FeedState
+    known: dict[str, str]
+
 
 #: A check waiting for the store thread, and where its report goes.
 Waiting = tuple[Check, "asyncio.Future[SourceReport]"]
@@ -65,14 +74,20 @@ class FeedsJob:
         batch = ctx.settings.fetch.concurrency * CLAIM_BATCH_PER_SLOT
         started = ctx.clock()
 
-        def claim() -> list[FeedState]:
+        def claim() -> list[Claimed]:
             # A feed checked in this cycle and due again already waits, unclaimed, for the
             # next cycle: claimed and skipped, it would sit out its whole lease.
             claimed = ctx.store.claim_due_feeds(
                 now=ctx.clock(), lease=ctx.settings.fetch.lease, limit=batch,
                 checked_before=started,
             )  # fmt: skip
-            return interleave_by_host(claimed)
+            # What the store holds of the entries each feed gave last time, for the whole
+            # batch at once: an entry read again unchanged then costs its parse a hash.
+            known = ctx.store.raw_hashes(k for f in claimed for k in f.entry_keys or ())
+            return [
+                Claimed(f, {k: known[k] for k in f.entry_keys or () if k in known})
+                for f in interleave_by_host(claimed)
+            ]
 
         reports = asyncio.run(_Cycle(self, claim).run())
         active = ctx.store.feeds(active_only=True)
@@ -84,7 +99,7 @@ class FeedsJob:
 class _Cycle:
     """One run of the feeds job: the checks in flight and the ones waiting to be stored."""
 
-    def __init__(self, job: FeedsJob, claim: Callable[[], list[FeedState]]) -> None:
+    def __init__(self, job: FeedsJob, claim: Callable[[], list[Claimed]]) -> None:
         self.job = job
         self.claim = claim
         self.settings = job.context.settings.fetch
@@ -112,10 +127,10 @@ class _Cycle:
                     if more and len(running) <= self.settings.concurrency * 2:
                         fresh = [] if stopping.is_set() else await asyncio.to_thread(self.claim)
                         more = bool(fresh)
-                        self.unrecorded.update((f.url, f) for f in fresh)
+                        self.unrecorded.update((c.feed.url, c.feed) for c in fresh)
                         running.update(
-                            asyncio.create_task(self.check(fetcher, feed), name=feed.url)
-                            for feed in fresh
+                            asyncio.create_task(self.check(fetcher, c), name=c.feed.url)
+                            for c in fresh
                         )
                     if stopping.is_set():
                         more = False
@@ -140,8 +155,9 @@ class _Cycle:
             if task.get_name() in self.unrecorded:
                 task.cancel()
 
-    async def check(self, fetcher: Fetcher, feed: FeedState) -> SourceReport | None:
+    async def check(self, fetcher: Fetcher, claimed: Claimed) -> SourceReport | None:
         context = self.job.context
+        feed = claimed.feed
         async with self.in_hand:
             if context.stopping.is_set():
                 return None  # its claim is given back: due again for the next start
@@ -152,7 +168,8 @@ class _Cycle:
             digest = None
             if response.is_success():
                 digest = await self.job.parse_pool.digest(
-                    response.body, response.headers, feed.url, context.pipeline_clock()
+                    response.body, response.headers, feed.url, context.pipeline_clock(),
+                    claimed.known,
                 )
             future: asyncio.Future[SourceReport] = asyncio.get_running_loop().create_future()
             self.unrecorded.pop(feed.url, None)

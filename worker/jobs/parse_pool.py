@@ -27,8 +27,15 @@ from datetime import datetime
 
 from worker.config import FetchSettings
 from worker.model import Document, EventFacts, Item, Relevance
-from worker.pipeline import process
-from worker.pipeline.dedup import NUM_PERM, Fingerprint, MatchFacts, Signer, kept_fingerprint
+from worker.pipeline import process, raw_hash
+from worker.pipeline.dedup import (
+    NUM_PERM,
+    Fingerprint,
+    MatchFacts,
+    Signer,
+    entry_key,
+    kept_fingerprint,
+)
 from worker.pipeline.profile import Profile
 from worker.sources.parse import parse_feed
 from worker.sources.schedule import weekly_entries
@@ -53,6 +60,15 @@ class Digest:
     #: The dedup fingerprint of each of ``items``, in order: pure and the costliest part of
     #: dedup, so it is made here and not on the one thread that writes to the store.
     fingerprints: tuple[Fingerprint, ...] = ()
+    #: Entries stored before with the same key and raw hash: not processed, not in ``items``.
+    unchanged: int = 0
+    #: The key of every entry read, in order (what the next parse is given raw hashes of).
+    keys: tuple[str, ...] = ()
+
+    @property
+    def seen_ok(self) -> int:
+        """Entries that gave an item, now or when they were stored."""
+        return len(self.items) + self.unchanged
 
 
 class Digester:
@@ -62,15 +78,32 @@ class Digester:
         self.profile = profile
         self.signer = signer
 
-    def digest(self, body: bytes, headers: Mapping[str, str], source: str, now: datetime) -> Digest:
-        """``body``'s items and fingerprints; never raises for bad input."""
+    def digest(
+        self,
+        body: bytes,
+        headers: Mapping[str, str],
+        source: str,
+        now: datetime,
+        known: Mapping[str, str] | None = None,
+    ) -> Digest:
+        """``body``'s items and fingerprints; never raises for bad input.
+
+        ``known``: entry key -> raw hash of what the store holds. An entry with the same
+        key and raw hash would give the item stored already: no stage runs on it.
+        """
         started = time.perf_counter()
         parsed = parse_feed(body, source, headers)
+        known = known or {}
+        keys: list[str] = []
         items: list[Item] = []
         prints: list[Fingerprint] = []
         failures: list[str] = []
         for entry in parsed.entries:
             try:
+                key = entry_key(entry)
+                keys.append(key)
+                if key in known and known[key] == raw_hash(entry):
+                    continue
                 item = process(entry, self.profile, now=now)
                 prints.append(kept_fingerprint(item, self.signer))
                 items.append(item)
@@ -90,6 +123,8 @@ class Digester:
             weekly=weekly_entries(dates, now=now),
             seconds=time.perf_counter() - started,
             fingerprints=tuple(prints),
+            unchanged=len(parsed.entries) - len(items) - len(failures),
+            keys=tuple(keys),
         )
 
 
@@ -120,10 +155,10 @@ def _start_parse_process(profile: Profile) -> None:
 
 
 def _digest_in_process(
-    body: bytes, headers: Mapping[str, str], source: str, now: datetime
+    body: bytes, headers: Mapping[str, str], source: str, now: datetime, known: Mapping[str, str]
 ) -> Digest:
     assert _process_digester is not None, "not a parse process"
-    return _process_digester.digest(body, headers, source, now)
+    return _process_digester.digest(body, headers, source, now, known)
 
 
 class ParsePool:
@@ -135,13 +170,19 @@ class ParsePool:
         self._executor: ProcessPoolExecutor | None = None
 
     async def digest(
-        self, body: bytes, headers: Mapping[str, str], source: str, now: datetime
+        self,
+        body: bytes,
+        headers: Mapping[str, str],
+        source: str,
+        now: datetime,
+        known: Mapping[str, str],
     ) -> Digest:
-        """``body``'s digest, made in a parse process; a dead process is a failed digest."""
+        """``body``'s digest (``Digester.digest``), made in a parse process; a dead process
+        is a failed digest."""
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(
-                self._started(), _digest_in_process, body, headers, source, now
+                self._started(), _digest_in_process, body, headers, source, now, known
             )
         except BrokenProcessPool as e:
             # A parse process died (killed for memory, say): drop the pool, record the feed.

@@ -101,6 +101,7 @@ class CheckRecorder:
         if digest is not None:
             m.parse_seconds.observe(digest.seconds)
             m.items_seen.inc(digest.seen)
+            m.items_unchanged.inc(digest.unchanged)
         if r.stored is not None:
             m.items_new.inc(r.stored.created)
 

@@ -7,6 +7,7 @@ in ``pipeline.dedup`` and are applied by the caller.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from worker.model import Entry, EventFacts, Item
@@ -15,6 +16,25 @@ from worker.pipeline.extract import extract
 from worker.pipeline.normalize import normalize
 from worker.pipeline.profile import Profile
 from worker.pipeline.relevance import score
+
+#: The version of what the stages make of an entry. Part of every raw hash
+#: (``raw_hash``): an entry whose key and raw hash are stored is not processed again.
+#: BUMP IT whenever a change to a stage (normalize, relevance, extract, the content
+#: hash or the dedup keys) changes its output for some entry, or stored items keep
+#: what the old code made of entries their feeds still carry.
+PIPELINE_VERSION = 1
+
+
+def raw_hash(entry: Entry) -> str:
+    """A hash of everything the stages read of ``entry``, and of ``PIPELINE_VERSION``."""
+    published = entry.published.isoformat() if entry.published else ""
+    fields = (
+        str(PIPELINE_VERSION), entry.source, entry.guid or "", entry.link or "",
+        entry.title if entry.title is not None else "\x00", entry.content, entry.content_type,
+        entry.summary if entry.summary is not None else "\x00", published,
+        entry.language or "", "1" if entry.sanitized else "0",
+    )  # fmt: skip
+    return hashlib.blake2b("\x1f".join(fields).encode("utf-8"), digest_size=16).hexdigest()
 
 
 def process(entry: Entry, profile: Profile, *, now: datetime, extract_all: bool = False) -> Item:
@@ -36,4 +56,5 @@ def process(entry: Entry, profile: Profile, *, now: datetime, extract_all: bool 
         relevance=relevance,
         event=event,
         content_hash=content_hash(doc),
+        raw_hash=raw_hash(entry),
     )

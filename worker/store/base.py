@@ -15,15 +15,19 @@ from sqlalchemy.dialects import postgresql, sqlite
 KEYS_PER_QUERY = 500
 
 
-def pairs_by_keys(conn: Connection, query: Any, keys: Sequence[str]) -> dict[str, str]:
-    """The (key, value) rows ``query`` gives for ``keys`` (its ``b_keys`` IN list), in
-    chunks small enough for either backend."""
-    found: dict[str, str] = {}
+def rows_by_keys(conn: Connection, query: Any, keys: Sequence[str]) -> list[Any]:
+    """The rows ``query`` gives for ``keys`` (its ``b_keys`` IN list), in chunks small
+    enough for either backend."""
+    found: list[Any] = []
     for start in range(0, len(keys), KEYS_PER_QUERY):
-        found.update(
-            conn.execute(query, {"b_keys": list(keys[start : start + KEYS_PER_QUERY])}).all()
-        )
+        chunk = list(keys[start : start + KEYS_PER_QUERY])
+        found.extend(conn.execute(query, {"b_keys": chunk}).all())
     return found
+
+
+def pairs_by_keys(conn: Connection, query: Any, keys: Sequence[str]) -> dict[str, str]:
+    """``rows_by_keys`` of a two-column query, as a dict."""
+    return {row[0]: row[1] for row in rows_by_keys(conn, query, keys)}
 
 
 class StoreBase:

@@ -260,6 +260,8 @@ def _result_values(result: FeedUpdate) -> dict[str, object]:
         values["fetch_url"] = result.fetch_url
     if result.disabled_reason:
         values["disabled_reason"] = result.disabled_reason
+    if result.entry_keys is not None:
+        values["entry_keys"] = list(result.entry_keys)
     return values
 
 

@@ -12,13 +12,13 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
 from worker.model import Item, StoredItem, item_to_dict
 from worker.records import Change, DedupPlan, ItemWrite, SaveResult
-from worker.store.base import StoreBase, pairs_by_keys
+from worker.store.base import StoreBase, pairs_by_keys, rows_by_keys
 from worker.store.clusters import (
     ClusterQueries,
     dedup_columns,
@@ -35,6 +35,14 @@ ITEM_ID_NAMESPACE = uuid.UUID("6f1d6c36-3f5e-4c1e-9a53-1b9f0f3f5a10")
 _STATEMENTS: dict[str, _ItemStatements] = {}
 
 
+class StoredHashes(NamedTuple):
+    """What the store holds of an item to tell whether it changed."""
+
+    content: str
+    #: ``None``: not known (stored before raw hashes, or invalidated).
+    raw: str | None
+
+
 def item_id(key: str) -> str:
     return str(uuid.uuid5(ITEM_ID_NAMESPACE, key))
 
@@ -48,8 +56,16 @@ class _ItemStatements:
         # RETURNING, not rowcount: some drivers report -1 for ON CONFLICT statements.
         insert: Any = store._insert(items)  # the dialect's Insert, which has ON CONFLICT
         self.insert = insert.on_conflict_do_nothing(index_elements=["key"]).returning(items.c.id)
-        self.hashes = select(items.c.key, items.c.content_hash).where(
+        self.hashes = select(items.c.key, items.c.content_hash, items.c.raw_hash).where(
             items.c.key.in_(bindparam("b_keys", expanding=True))
+        )
+        self.raw_hashes = select(items.c.key, items.c.raw_hash).where(
+            items.c.key.in_(bindparam("b_keys", expanding=True)), items.c.raw_hash.is_not(None)
+        )
+        self.refresh_raw = (
+            update(items)
+            .where(items.c.key == bindparam("b_key"))
+            .values(raw_hash=bindparam("b_raw"))
         )
         self.prior = select(items.c.cluster_id, items.c.link).where(
             items.c.key == bindparam("b_key")
@@ -117,11 +133,31 @@ class ItemQueries(ClusterQueries):
                 yield self._save(conn, statements, write)
             yield from flush(conn)
 
-    def stored_hashes(self, keys: Iterable[str]) -> dict[str, str]:
-        """key -> content hash of those of ``keys`` that are stored."""
+    def stored_hashes(self, keys: Iterable[str]) -> dict[str, StoredHashes]:
+        """key -> content and raw hash, of those of ``keys`` that are stored."""
         with self._connect() as conn:
             query = self._item_statements().hashes
-            return pairs_by_keys(conn, query, list(dict.fromkeys(keys)))
+            rows = rows_by_keys(conn, query, list(dict.fromkeys(keys)))
+        return {row[0]: StoredHashes(row[1], row[2]) for row in rows}
+
+    def raw_hashes(self, keys: Iterable[str]) -> dict[str, str]:
+        """key -> raw hash, of those of ``keys`` stored with one: one indexed look-up per
+        500 keys, for a whole batch of feeds."""
+        with self._connect() as conn:
+            return pairs_by_keys(conn, self._item_statements().raw_hashes, list(keys))
+
+    def refresh_raw_hashes(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Set the raw hash of items whose content did not change (key, raw hash)."""
+        if pairs:
+            with self._begin() as conn:
+                rows = [{"b_key": key, "b_raw": raw} for key, raw in pairs]
+                conn.execute(self._item_statements().refresh_raw, rows)
+
+    def clear_raw_hashes(self) -> None:
+        """Forget every raw hash: each entry is processed again when next read (after a
+        profile change, say, whose effect the raw hashes do not cover)."""
+        with self._begin() as conn:
+            conn.execute(update(items).where(items.c.raw_hash.is_not(None)).values(raw_hash=None))
 
     def _save_fresh(
         self, conn: Connection, statements: _ItemStatements, writes: Sequence[ItemWrite]
@@ -204,7 +240,8 @@ class ItemQueries(ClusterQueries):
         ``dedup``: the item's fingerprint as the dedup stage gives it (signature, facts),
         which the dedup index is rebuilt from: a dropped item has none until it is kept.
         """
-        values = {**item_row(item), **dedup_columns(dedup)}
+        # The raw hash is of the stored text, not of a raw entry: none.
+        values = {**item_row(item), **dedup_columns(dedup), "raw_hash": None}
         with self.engine.begin() as conn:
             conn.execute(update(items).where(items.c.id == ident).values(**values))
             # The entry is published when its primary is relevant.
@@ -242,4 +279,5 @@ def item_row(item: Item) -> dict[str, object]:
         "event_end": item.event.end,
         "city": item.event.city,
         "data": item_to_dict(item),
+        "raw_hash": item.raw_hash or None,
     }

@@ -78,6 +78,9 @@ items = Table(
     Column("signature", LargeBinary),
     Column("shingles", Integer),
     Column("facts", JSON),
+    #: The hash of the raw entry the item was made from (``pipeline.raw_hash``); NULL when
+    #: unknown or invalidated (``worker rescore``): migration 0009.
+    Column("raw_hash", String(32)),
 )
 #: The publisher's window (newest relevant first) read in index order: migration 0004.
 Index("ix_items_publish", items.c.relevant, items.c.first_seen.desc(), items.c.id)
@@ -136,6 +139,9 @@ feeds = Table(
         default=lambda: random.getrandbits(31),
         server_default="0",
     ),
+    #: The entry keys of the feed's last parsed body, in order: whose raw hashes the next
+    #: parse is given (migration 0009).
+    Column("entry_keys", JSON),
 )
 
 #: Webhook subscribers, synced from the ``[[webhooks]]`` tables of the config, and their state.
