@@ -225,3 +225,20 @@ def test_general_topic_words_said_of_another_field(profile) -> None:
     plant = features(_doc("Digital twin workshop for factory engineers", ""), profile)[0]
     assert city.get("subject:other@title") == 1.0 and "subject:topic@title" not in city
     assert plant.get("subject:topic@title") == 1.0
+
+
+def test_profile_version_follows_words_and_weights(tmp_path) -> None:
+    """Items made with other words or weights are made again: the version is in the raw hash."""
+    from worker.pipeline import raw_hash
+
+    path = tmp_path / "profile.toml"
+    path.write_text(DEFAULT_PROFILE.read_text(encoding="utf-8"), encoding="utf-8")
+    first = load_profile(path)
+    assert first.version == load_profile(path).version
+    (tmp_path / "weights.json").write_text(json.dumps({"relevance": {"bias": 1, "weights": {}}}))
+    weighed = load_profile(path)
+    path.write_text(path.read_text(encoding="utf-8") + "\n# another word\n", encoding="utf-8")
+    reworded = load_profile(path)
+    assert len({first.version, weighed.version, reworded.version}) == 3
+    entry = Entry(source="s", guid="g", link=None, title="t", content="c")
+    assert raw_hash(entry, first.version) != raw_hash(entry, reworded.version)

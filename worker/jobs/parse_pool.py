@@ -102,7 +102,7 @@ class Digester:
             try:
                 key = entry_key(entry)
                 keys.append(key)
-                if key in known and known[key] == raw_hash(entry):
+                if key in known and known[key] == raw_hash(entry, self.profile.version):
                     continue
                 item = process(entry, self.profile, now=now)
                 prints.append(kept_fingerprint(item, self.signer))

@@ -21,15 +21,17 @@ from worker.pipeline.relevance import score
 #: (``raw_hash``): an entry whose key and raw hash are stored is not processed again.
 #: BUMP IT whenever a change to a stage (normalize, relevance, extract, the content
 #: hash or the dedup keys) changes its output for some entry, or stored items keep
-#: what the old code made of entries their feeds still carry.
+#: what the old code made of entries their feeds still carry. (A change of the
+#: profile, its weights or the gazetteer changes ``Profile.version``, also hashed.)
 PIPELINE_VERSION = 1
 
 
-def raw_hash(entry: Entry) -> str:
-    """A hash of everything the stages read of ``entry``, and of ``PIPELINE_VERSION``."""
+def raw_hash(entry: Entry, profile_version: str = "") -> str:
+    """A hash of everything the stages read of ``entry``, of ``PIPELINE_VERSION`` and
+    of the profile's version (its words, weights and gazetteer)."""
     published = entry.published.isoformat() if entry.published else ""
     fields = (
-        str(PIPELINE_VERSION), entry.source, entry.guid or "", entry.link or "",
+        str(PIPELINE_VERSION), profile_version, entry.source, entry.guid or "", entry.link or "",
         entry.title if entry.title is not None else "\x00", entry.content, entry.content_type,
         entry.summary if entry.summary is not None else "\x00", published,
         entry.language or "", "1" if entry.sanitized else "0",
@@ -56,5 +58,5 @@ def process(entry: Entry, profile: Profile, *, now: datetime, extract_all: bool 
         relevance=relevance,
         event=event,
         content_hash=content_hash(doc),
-        raw_hash=raw_hash(entry),
+        raw_hash=raw_hash(entry, profile.version),
     )

@@ -29,6 +29,7 @@ reads the gazetteer and compiles every pattern once, so scoring is pure and fast
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tomllib
 from dataclasses import dataclass, field
@@ -105,6 +106,9 @@ class Profile:
     models: dict[str, LinearModel] = field(default_factory=dict)
     #: Where the learned weights were read from (and ``worker train`` writes them).
     weights_path: Path | None = None
+    #: A hash of the profile, its weights and its gazetteer as read: part of every
+    #: raw hash, so that items made with other words or weights are made again.
+    version: str = ""
 
     def labels(self, role: str) -> tuple[str, ...]:
         """The labels of the groups of ``role``, in file order."""
@@ -178,15 +182,17 @@ def _index(groups: list[TermGroup], path: Path) -> dict[str, int]:
     return index
 
 
-def _load_gazetteer(data: dict[str, Any], path: Path) -> Gazetteer:
+def _load_gazetteer(data: dict[str, Any], path: Path, version: Any) -> Gazetteer:
     name = data.get("gazetteer")
     if name is not None and not isinstance(name, str):
         raise _bad(path, "gazetteer", "must be a path (relative to the profile) or absent")
     gaz_path = (path.parent / name) if name else DEFAULT_GAZETTEER
     try:
-        raw = json.loads(gaz_path.read_text(encoding="utf-8"))
+        text = gaz_path.read_text(encoding="utf-8")
+        raw = json.loads(text)
     except (OSError, ValueError) as e:
         raise _bad(path, "gazetteer", f"names an unreadable file {gaz_path}: {e}") from e
+    version.update(text.encode("utf-8"))
     return parse_gazetteer(raw, where=str(gaz_path))
 
 
@@ -198,23 +204,28 @@ def weights_path(data: dict[str, Any], path: Path) -> Path:
     return path.parent / name
 
 
-def _load_models(data: dict[str, Any], path: Path) -> tuple[dict[str, LinearModel], Path]:
+def _load_models(
+    data: dict[str, Any], path: Path, version: Any
+) -> tuple[dict[str, LinearModel], Path]:
     """The learned models: the profile's own file, else the packaged weights."""
     own = weights_path(data, path)
     found = own if own.exists() or "weights" in data else DEFAULT_WEIGHTS
     if not found.exists() and found == DEFAULT_WEIGHTS:
         return {}, own  # nothing learned yet: the stages use their fallbacks
     try:
-        raw = json.loads(found.read_text(encoding="utf-8"))
+        text = found.read_text(encoding="utf-8")
+        raw = json.loads(text)
     except (OSError, ValueError) as e:
         raise _bad(path, "weights", f"names an unreadable file {found}: {e}") from e
+    version.update(text.encode("utf-8"))
     return models_from_json(raw, where=str(found)), own
 
 
 def load_profile(path: Path, *, threshold: float | None = None) -> Profile:
     """Read and compile the profile at ``path``; ``threshold`` overrides the file's."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        source = path.read_text(encoding="utf-8")
+        data = tomllib.loads(source)
     except OSError as e:
         raise ValueError(f"{path}: cannot read the profile: {e}") from e
     except tomllib.TOMLDecodeError as e:
@@ -227,7 +238,9 @@ def load_profile(path: Path, *, threshold: float | None = None) -> Profile:
     file_threshold = _number(data.get("threshold", DEFAULT_THRESHOLD), path, "threshold")
     if not 0.0 < file_threshold < 1.0:
         raise _bad(path, "threshold", f"must be a probability in (0, 1), got {file_threshold}")
-    models, own_weights = _load_models(data, path)
+    version = hashlib.blake2b(source.encode("utf-8"), digest_size=8)
+    models, own_weights = _load_models(data, path, version)
+    gazetteer = _load_gazetteer(data, path, version)
     name = data.get("name", path.stem)
     if not isinstance(name, str):
         raise _bad(path, "name", "must be a string")
@@ -239,8 +252,9 @@ def load_profile(path: Path, *, threshold: float | None = None) -> Profile:
         event_heads=tuple(h.lower() for h in heads),
         term_index=index,
         matcher=compile_terms(terms),
-        gazetteer=_load_gazetteer(data, path),
+        gazetteer=gazetteer,
         head_matcher=compile_terms(h.lower() for h in heads),
         models=models,
         weights_path=own_weights,
+        version=version.hexdigest(),
     )
