@@ -23,7 +23,7 @@ from typing import Any
 
 from worker.corpus import Corpus
 from worker.model import Document
-from worker.pipeline import event_dates, event_place, relevance
+from worker.pipeline import event_dates, event_place, orgs, relevance
 from worker.pipeline.learn import DEFAULT_L2, LinearModel, fit, models_to_json
 from worker.pipeline.normalize import normalize
 from worker.pipeline.profile import Profile
@@ -40,6 +40,7 @@ TRAINABLE: dict[str, tuple[TrainingRows, float, Callable[[Profile], LinearModel]
         ("relevance", relevance),
         ("dates", event_dates),
         ("places", event_place),
+        ("organizers", orgs),
     )
     if hasattr(module, "training_rows")
 }

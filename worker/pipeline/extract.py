@@ -20,7 +20,7 @@ from datetime import datetime
 from worker.model import Document, EventFacts, Relevance
 from worker.pipeline.event_dates import event_dates
 from worker.pipeline.event_place import event_place
-from worker.pipeline.orgs import find_organizers, find_participants
+from worker.pipeline.orgs import find_participants, organizers_of
 from worker.pipeline.profile import Profile
 from worker.pipeline.text import is_cjk
 
@@ -157,7 +157,7 @@ def extract(
     states no date of its own.
     """
     text = f"{doc.title}\n{doc.text}"
-    organizers = find_organizers(text)
+    organizers = organizers_of(doc, profile)
     start, end = event_dates(doc, now)
     city, country, venue = event_place(doc, profile, organizers)
     return EventFacts(

@@ -1,11 +1,24 @@
-"""Organizers and invited participants, in English and Chinese.
+"""Organizers and invited participants of the event a text reports.
 
-Organizers come from phrases such as "hosted / co-hosted / organized by …",
-"主办单位：…", "由…主办", "…承办", "…协办"; participants from "welcomed X as an
-invited participant", "特邀X参加", "X应邀出席". A phrase is split into names on
-list separators, and a piece counts as an organization only when it looks like
-one (it ends in, or contains, an organization noun, or is an acronym): "The
-ceremony was hosted by Mei Ke" names a person, not an organizer.
+Organizers are found in two steps:
+1. Candidates: every name a pattern puts in an organizer's place, with the cue
+   that put it there — a labelled line ("主办单位：", "Organizer:", "Veranstalter",
+   "主催", "Organizan"), a by-phrase ("由…主办", "organised by"), a bare kind word
+   ("A主办、B承办"), a sentence's subject ("A will hold a course", "A举办…"), a
+   headline's subject, a self-reference ("本会作为协办单位"). ``orgs_labels``,
+   ``orgs_en``, ``orgs_zh`` and ``orgs_other`` find them; ``orgs_names`` says what
+   a name looks like.
+2. A filter: each distinct name gets named features (its cues, whether it looks
+   like an organization, whether the page also names it as a sponsor, whether it
+   sits in the footer, whether it is the other language's copy of a bilingual
+   page …) and is kept when a linear model scores it at or above its threshold.
+   The model is learned (``training_rows``; ``worker train`` fits "organizers")
+   and falls back to hand-set weights.
+
+Acronyms a page defines ("… (SVCIM)") are read as the full name; self-references
+("我中心", "本会") as the page's own body.
+
+Participants come from "welcomed X as an invited participant", "特邀X参加", "X应邀出席".
 
 Pure string work; the words here are about organizations in general, not the topic.
 """
@@ -13,264 +26,364 @@ Pure string work; the words here are about organizations in general, not the top
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
+from worker.model import Document
+from worker.pipeline import orgs_en, orgs_other, orgs_zh
+from worker.pipeline.learn import LinearModel
+from worker.pipeline.orgs_labels import cjk_label_names, latin_label_names
+from worker.pipeline.orgs_names import (
+    ORG_NOUNS,
+    SELF_REFERENCE,
+    full_width,
+    is_acronym,
+    is_org_cjk,
+    is_org_latin,
+    split_cjk,
+    split_latin,
+)
+from worker.pipeline.profile import Profile
 from worker.pipeline.text import is_cjk
 
-#: English nouns that make a phrase an organization.
-ORG_NOUNS_EN = frozenset(
-    [
-        "institute",
-        "institution",
-        "association",
-        "platform",
-        "university",
-        "polytechnic",
-        "ministry",
-        "committee",
-        "center",
-        "centre",
-        "council",
-        "company",
-        "co",
-        "co.",
-        "ltd",
-        "ltd.",
-        "limited",
-        "group",
-        "corporation",
-        "corp",
-        "corp.",
-        "federation",
-        "society",
-        "alliance",
-        "academy",
-        "bureau",
-        "department",
-        "administration",
-        "commission",
-        "chamber",
-        "foundation",
-        "lab",
-        "laboratory",
-        "laboratories",
-        "network",
-        "consortium",
-        "agency",
-        "gmbh",
-        "ag",
-        "inc",
-        "inc.",
-        "llc",
-        "plc",
-        "school",
-        "college",
-        "office",
-        "organization",
-        "organisation",
-        "union",
-        "board",
-        "hub",
-        "initiative",
-        "authority",
-        "cluster",
-        "secretariat",
-        "park",
-        "zone",
-        "partnership",
-        "program",
-        "programme",
-        "agency",
-        "fraunhofer",
-        "se",
-        "s.a.",
-        "team",
-        "club",
-        "enterprises",
-        "enterprise",
-        "industries",
-        "technologies",
-        "solutions",
-        "systems",
-        "administration",
-        "government",
-    ]
-)
-#: Chinese endings that make a phrase an organization.
-ORG_SUFFIX_ZH = (
-    "有限责任公司",
-    "有限公司",
-    "股份公司",
-    "公司",
-    "集团",
-    "研究院",
-    "研究所",
-    "研究中心",
-    "中心",
-    "协会",
-    "学会",
-    "联合会",
-    "商会",
-    "联盟",
-    "委员会",
-    "管委会",
-    "工作委员会",
-    "平台",
-    "大学",
-    "学院",
-    "学校",
-    "部",
-    "厅",
-    "局",
-    "委",
-    "办公室",
-    "办",
-    "院",
-    "所",
-    "基地",
-    "园区",
-    "政府",
-    "分会",
-    "秘书处",
-    "促进会",
-    "研究会",
-    "总会",
-    "基金会",
-    "实验室",
-    "创新中心",
-    "网",
-    "社",
-    "站",
-    "署",
-    "处",
-    "科",
-    "会",
+#: The name of the learned model in the profile's weights.
+MODEL = "organizers"
+
+#: Hand-set weights, used when no learned model is loaded.
+HAND_MODEL = LinearModel(
+    weights={
+        "cue:label_host": 4.0,
+        "cue:label_undertake": 4.0,
+        "cue:label_cohost": 4.0,
+        "cue:by": 4.0,
+        "cue:by_run": 3.5,
+        "cue:by_held": 3.0,
+        "cue:by_delivered": 1.0,
+        "cue:event_by": 3.0,
+        "cue:as_role": 4.0,
+        "cue:bare": 4.0,
+        "cue:subject": 3.0,
+        "cue:title": 2.5,
+        "cue:self": 4.0,
+        "cue:label_support": -6.0,
+        "cue:by_sponsor": -6.0,
+        "org_noun": 0.5,
+        "listed": 0.3,
+        "event_near": 0.5,
+        "mentions": 0.5,
+        "in_title": 0.5,
+        "footer": -1.0,
+        "sponsor": -2.5,
+    },
+    bias=-2.0,
 )
 
-#: "hosted by", "co-hosted by", "jointly organised by" ... Spelled out in both cases
-#: rather than IGNORECASE so every branch starts with a literal (fast to skip to).
-_EN_TRIGGER_VERBS = (
-    "hosted",
-    "organized",
-    "organised",
-    "convened",
-    "run",
-    "held",
-    "presented",
-    "delivered",
+#: Markdown emphasis and code marks around names: "由**某某厅**主办".
+_EMPHASIS = re.compile(r"\*+|__|`")
+#: Words before a name that make it something other than an organizer (lowercase text).
+_SPONSOR_CUES = re.compile(
+    r"sponsor|support|funded|financed|media partner|patrocin|apoio|con el apoyo|gefördert|"
+    r"指导|支持|赞助|後援|协赞|協賛"
 )
-_EN_TRIGGER = re.compile(
-    "(?:" + "|".join(v for verb in _EN_TRIGGER_VERBS for v in (verb, verb.capitalize())) + ")"
-    r"\s+(?:jointly\s+)?by\s+"
+#: How far before a name a sponsor cue counts.
+_SPONSOR_REACH = 60
+#: Words of an event near a cue (any language the worker reads; lowercase text).
+_EVENT_NEAR = re.compile(
+    r"培训|研修|训练营|实训|讲座|公开课|沙龙|工作坊|课程|研討|講座|セミナー|"
+    r"course|program|training|workshop|bootcamp|seminar|webinar|masterclass|class|camp|school|"
+    r"series|fdp|sttp|lecture|kurs|curso|taller|khóa"
 )
-#: "Organizers: A; B" lines, matched on "\n" + the lowercased text (a literal
-#: start the engine skips to; the names are then cut from the original text).
-_EN_LABEL = re.compile(
-    r"\n\s*(?:co-?)?(?:organi[sz]ers?|hosts?|hosted by|organi[sz]ed by|co-?organi[sz]ers?|"
-    r"organi[sz]ing (?:bodies|body|units?))\s*:\s*([^\n]+)"
+_EVENT_REACH = 120
+#: The share of a long page at its end that counts as its footer.
+_FOOTER_SHARE = 0.12
+_FOOTER_MIN_CHARS = 800
+#: "… (SVCIM)": an acronym a page defines after the full name.
+_ACRONYM_DEF = re.compile(r"\(([A-Z][A-Za-z0-9&\-]{1,11}(?: [A-Z][A-Za-z]{1,12})?)\)")
+_NAME_WORD = re.compile(r"[A-Z0-9][\w&'’.\-]*|of|for|and|the|&|de|del|für|di|do|da")
+#: A line that is only a body's name (a page's masthead or signature), with a date.
+_NAME_LINE = re.compile(
+    r"^\s*(?:[#*\s]*)([^\s|·:：,，。]{3,40}?)(?:秘书处)?(?:\s*[|·]?\s*[\d年月日\-/. :]*)?$"
 )
-#: "The ceremony was hosted by ...": a master of ceremonies, not an organizer.
-_EN_NOT_ORGANIZER = re.compile(
-    r"(?:ceremony|session|panel|dinner|meeting|discussion|opening|closing|speech|remarks)\s+"
-    r"(?:was|were|is|will be)?\s*$",
-    re.IGNORECASE,
-)
-#: Where an English list of organizers ends.
-_EN_STOP = re.compile(
-    r"(?:[.;:!?](?:\s|$)|\n|,\s+(?!and\b|the\b|[A-Z])|,\s+the\s+[a-z]|"
-    r"\s+(?:in(?!\s+(?:cooperation|partnership|collaboration|association)\s+with)|at|on|from|during|under|"
-    r"since|was|were|will|is|are|has|have|welcomed|attracted|drew|brought|gathered|took|"
-    r"which|where|who|that|to|for the|as part)\b|"
-    r"(?<!together)(?<!jointly)(?<!cooperation)(?<!partnership)(?<!collaboration)(?<!association)"
-    r"\s+with\b|"
-    r"\s+and\s+(?:is\s+|was\s+|are\s+|were\s+)?(?:co-?|jointly\s+)?"
-    r"(?:organi[sz]|host|sponsor|support|run|held|deliver))"
-)
-#: "hosted by A, with B as co-organizer": B organizes too.
-_EN_AS_ROLE = re.compile(
-    r"\bwith\s+(?:the\s+)?([A-Z][^,;.\n]{2,120}?)\s+as\s+(?:an?\s+|the\s+)?"
-    r"(?:co-?)?(?:organi[sz]ers?|hosts?|organi[sz]ing partners?)\b"
-)
-#: Cheap test before ``_EN_AS_ROLE``: it starts with a literal, so the engine skips ahead.
-_EN_AS_ROLE_CUE = re.compile(r" as (?:an? |the )?(?:co-?)?(?:organi|host)")
-#: "(ARTC)" after a name: the acronym repeats the name.
-_EN_ACRONYM = re.compile(r"\s*\([A-Z][A-Za-z&]{1,9}\)")
-#: "A together with B", "A in cooperation with B": a list separator, like "and".
-_EN_WITH = re.compile(
-    r"\s+(?:together|jointly|in (?:cooperation|partnership|collaboration|association)) with\s+",
-    re.IGNORECASE,
-)
-#: "The Korea Institute for ... held a training program": the subject organizes.
-_EN_SUBJECT_VERB = re.compile(
-    r"(?:held|hosted|organi[sz]ed|ran|will hold|will host|will run|will organi[sz]e|is holding|"
-    r"is hosting|is organi[sz]ing|holds|hosts|runs|organi[sz]es)\s+(?:a|an|the|its|their)\b"
-)
-#: The capitalized subject right before such a verb, from the start of its sentence.
-_EN_SUBJECT = re.compile(
-    r"(?:^|\n|[.!?]\s+|[—–]\s*|--\s*)(?:The\s+)?"
-    r"([A-Z][\w&'’.\-]*(?:\s+(?:[A-Z][\w&'’.\-]*|of|for|and|the|&|on|in|di|de|für))*)"
-    r"(?:\s+\([A-Z][A-Za-z&]{1,9}\))?$"
-)
-#: How far before the verb its subject may start.
-_EN_SUBJECT_REACH = 150
 
-#: Every alternative starts with a literal, so the engine can skip ahead to it.
-_ZH_KINDS = "联合主办|共同主办|联合承办|主办|承办|协办|联办"
-#: Endings of meetings, which share "会" with associations (协会) but organize nothing.
-_ZH_MEETING_ENDINGS = (
-    "培训会",
-    "研讨会",
-    "大会",
-    "峰会",
-    "年会",
-    "座谈会",
-    "推进会",
-    "发布会",
-    "交流会",
-    "对接会",
-    "宣贯会",
-    "说明会",
-    "博览会",
-    "展览会",
-    "展会",
-    "报告会",
-    "见面会",
-    "签约会",
-    "推介会",
-    "工博会",
-)
-#: "西安市工业和信息化局在西安举办…": the clause's subject organizes the event.
-_ZH_SUBJECT_VERB = re.compile(r"(?:举办|组织开展|组织|开展|主办)(?!单位|方)")
-#: The clause before the verb: its subject, then "于<time>" and "在<place>".
-_ZH_SUBJECT = re.compile(
-    r"\s*([^，,。；;\n]{3,40}?)(?:于[^，,。；;\n]{1,20}?)?(?:在[^，,。；;\n]{1,25}?)?"
-)
-#: Characters that end a clause, looked up with str.rfind (cheaper than a backwards regex).
-_ZH_CLAUSE_ENDS = "，,。；;\n"
-#: How far before the verb the subject's clause may start.
-_ZH_SUBJECT_REACH = 90
-#: "主办单位：A、B" lines; a list may use "；" too ("承办单位：A；B").
-_ZH_LABEL = re.compile(rf"(?:{_ZH_KINDS})(?:单位|方|机构)?\s*[:：]\s*([^\n。]+)")
-#: The next label on the same line ("；承办单位：", "；指导单位：") ends the list.
-_ZH_NEXT_LABEL = re.compile(r"[;；]?\s*[^\s;；、，,:：]{1,6}[:：]")
-#: The lines that continue a label's list: each one a name alone, indented in the source.
-_ZH_CONTINUATION = re.compile(r"\n([^\n:：。，,]{3,40})(?=\n|$)")
-#: "由A、B联合主办" and "由A主办，B承办".
-_ZH_BY = re.compile(
-    rf"(?<![理因])由(?!于)([^。;；\n]{{2,160}}?)(?:联合|共同|携手)?(?:{_ZH_KINDS})(?!单位|方)"
-)
-#: "A主办、B承办的…": the clause before a bare 主办/承办/协办.
-_ZH_BARE = re.compile(rf"(?:{_ZH_KINDS})(?!单位|方|权|城市|地|国)")
-_ZH_CLAUSE_START = re.compile(r"[，,。；;：:\n由（(]")
-_ZH_SPLIT = re.compile(r"\s*[、，,；;/]\s*|\s+")
-#: "A与B", "A和B", "A及B" split only after an organization ending.
-_ZH_AND = re.compile(r"(?:与|和|及|以及|、|联合|携手|会同)")
-#: Words that open a clause but are not part of a name.
-_ZH_LEAD_NOISE = re.compile(
-    r"^(?:本次|此次|这次|该|本期|今年的?|活动|会议|培训|培训班|研修班|论坛|大会|"
-    r"的|是|为|经|并|由|将|已|还|在|于|积极)+"
-)
-#: People words after a participant's organization: "华为公司专家" -> "华为公司".
-_ZH_TRAIL_NOISE = re.compile(r"(?:的)?(?:专家|代表|领导|嘉宾|团队|负责人|高管|工程师|讲师)+$")
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A name a pattern put in an organizer's place."""
+
+    name: str
+    #: Where the cue is in the text.
+    at: int
+    #: Which pattern found it ("by", "subject", "label_host", ...).
+    cue: str
+    #: How many names the phrase listed.
+    listed: int = 1
+
+
+def plain(text: str) -> str:
+    """The text without Markdown emphasis (names inside ``**…**`` read as names)."""
+    return _EMPHASIS.sub("", text) if "*" in text or "_" in text or "`" in text else text
+
+
+# ---------------------------------------------------------------- candidates
+
+
+def _raw_candidates(text: str) -> Iterable[Candidate]:
+    title = text.split("\n", 1)[0]
+    if is_cjk(text):
+        for name, at, role, listed in cjk_label_names(text):
+            yield Candidate(name, at, f"label_{role}", listed)
+        for name, at, cue, listed in orgs_zh.organizers(text):
+            yield Candidate(name, at, cue, listed)
+    if orgs_en.is_english(text):
+        for source in (orgs_en.by_phrases(text), orgs_en.subjects(text)):
+            for name, at, cue, listed in source:
+                yield Candidate(name, at, cue, listed)
+    for name, at, cue, listed in orgs_en.headline_subjects(title):
+        yield Candidate(name, at, cue, listed)
+    for name, at, role, listed in latin_label_names(text):
+        yield Candidate(name, at, f"label_{role}", listed)
+    for name, at, cue, listed in orgs_other.organizers(text):
+        yield Candidate(name, at, cue, listed)
+
+
+def _acronyms(text: str) -> dict[str, str]:
+    """Acronym -> the full name the page puts before it: "SVCIM" -> "Shenzhen …"."""
+    found: dict[str, str] = {}
+    for match in _ACRONYM_DEF.finditer(text):
+        acronym = match.group(1)
+        line_start = text.rfind("\n", 0, match.start()) + 1
+        words = text[max(line_start, match.start() - 160) : match.start()].split()
+        run: list[str] = []
+        for word in reversed(words):
+            if not _NAME_WORD.fullmatch(word):
+                break
+            run.insert(0, word)
+        # the name starts at the furthest capitalized word with the acronym's initial
+        starts = [i for i, w in enumerate(run) if w[:1] == acronym[:1]]
+        if starts and len(run) - starts[0] >= 2:
+            found.setdefault(acronym, " ".join(run[starts[0] :]))
+    return found
+
+
+def _publisher(text: str, reference: str) -> str | None:
+    """The page's own body for a self-reference ("我中心", "本会"): a masthead or
+    signature line naming a body of that kind, else the first such name in the text."""
+    kind = reference[1:]
+    endings = {"校": ("学校", "大学", "学院"), "司": ("公司",), "会": ("会",)}.get(kind, (kind,))
+    lines = text.split("\n")
+    for line in lines[:6] + lines[-8:][::-1]:
+        match = _NAME_LINE.match(line)
+        name = match.group(1) if match else ""
+        if name.endswith(endings) and is_org_cjk(name) and not SELF_REFERENCE.match(name):
+            return name
+    return None
+
+
+def _full_name(noun: str, text: str) -> str | None:
+    """ "Association" (from "the Association") -> the page's "Pune Manufacturers Association"."""
+    match = re.search(
+        rf"((?:[A-Z][\w&'’.\-]*\s+(?:(?:of|for|and|the|&)\s+)*){{1,8}}){noun}\b", text
+    )
+    return f"{match.group(1)}{noun}".strip() if match else None
+
+
+def _resolved(candidate: Candidate, text: str, acronyms: dict[str, str]) -> Candidate | None:
+    name = candidate.name
+    if SELF_REFERENCE.match(name):
+        name = _publisher(text, name) or ""
+    elif name in acronyms:
+        name = acronyms[name]
+    elif name.isalpha() and name.lower() in ORG_NOUNS:
+        name = _full_name(name, text) or ""  # "the Institute", "the Association"
+    if not name:
+        return None
+    return Candidate(full_width(name), candidate.at, candidate.cue, candidate.listed)
+
+
+def candidates(text: str) -> list[Candidate]:
+    """Every organizer candidate in ``text`` (emphasis already stripped)."""
+    raw = list(_raw_candidates(text))
+    acronyms = _acronyms(text) if any(is_acronym(c.name) or " " in c.name for c in raw) else {}
+    return [r for c in raw if (r := _resolved(c, text, acronyms)) is not None]
+
+
+# ---------------------------------------------------------------- features
+
+
+_TRAILING_BRACKET = re.compile(r"\s*\([^()]{1,40}\)\s*$")
+_TRAILING_ACRONYM = re.compile(r"\s*[(（][A-Za-z0-9&.\- ]{2,12}[)）]\s*$")
+
+
+def name_key(name: str) -> str:
+    """Names compared: case, spaces, brackets' width and a trailing bracket folded."""
+    name = name.replace("（", "(").replace("）", ")")
+    if name.endswith(")"):
+        name = _TRAILING_BRACKET.sub("", name)
+    return " ".join(name.lower().split())
+
+
+def label_key(name: str) -> str:
+    """A name as labels are compared: case and spaces folded, a trailing acronym dropped."""
+    return " ".join(_TRAILING_ACRONYM.sub("", name).lower().split())
+
+
+def _same_body(a: str, b: str) -> bool:
+    """The same name inflected ("Deutsch-Indische" / "Deutsch-Indischen Handelskammer")."""
+    wa, wb = a.split(), b.split()
+    if len(wa) != len(wb) or len(wa) < 2:
+        return False
+    return all(x == y or (x[:-2] == y[:-2] and x[:4] == y[:4]) for x, y in zip(wa, wb, strict=True))
+
+
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def _script(text: str) -> str:
+    """ "cjk" or "latin": the script of the first letter."""
+    letter = _LETTER.search(text)
+    return "cjk" if letter and letter.group() >= "\u3040" else "latin"
+
+
+#: Cues of bodies that back an event without organizing it.
+_BACKER_CUES = ("support", "sponsor")
+#: A page is bilingual when each script holds at least this share of its letters
+#: (a Chinese article that names one foreign company is not).
+BILINGUAL_SHARE = 0.1
+_CJK_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+_LATIN_LETTER = re.compile(r"[A-Za-zÀ-ỹ]")
+
+
+@dataclass(frozen=True, slots=True)
+class _Page:
+    """What the features of one page's candidates look at."""
+
+    text: str
+    lowered: str
+    title: str
+    #: The script of the title: the language the page leads with.
+    leading: str
+
+
+def _page(text: str) -> _Page:
+    title = text.split("\n", 1)[0]
+    return _Page(text=text, lowered=text.lower(), title=title, leading=_script(title))
+
+
+def _as_sponsor(name: str, page: _Page) -> bool:
+    """Whether the page names ``name`` right after a sponsor or supporter cue."""
+    key = name.lower()
+    at = page.lowered.find(key)
+    while at >= 0:
+        if _SPONSOR_CUES.search(page.lowered, max(0, at - _SPONSOR_REACH), at):
+            return True
+        at = page.lowered.find(key, at + len(key))
+    return False
+
+
+def _occurrence(c: Candidate, page: _Page) -> dict[str, float]:
+    near = _EVENT_NEAR.search(page.lowered, max(0, c.at - _EVENT_REACH), c.at + _EVENT_REACH)
+    footer = len(page.text) > _FOOTER_MIN_CHARS and c.at > len(page.text) * (1 - _FOOTER_SHARE)
+    return {
+        f"cue:{c.cue}": 1.0,
+        "listed": float(c.listed > 1),
+        "event_near": float(near is not None),
+        "footer": float(footer),
+    }
+
+
+def _name_features(name: str, page: _Page) -> dict[str, float]:
+    script = _script(name)
+    words = len(name) / 4 if script == "cjk" else len(name.split())
+    org = is_org_cjk(name) if script == "cjk" else is_org_latin(name)
+    return {
+        "org_noun": float(org),
+        "acronym": float(is_acronym(name)),
+        "length": min(words, 12) / 12,
+        "mentions": min(page.text.count(name), 4) / 4,
+        "in_title": float(name in page.title),
+        "sponsor": float(_as_sponsor(name, page)),
+    }
+
+
+def _grouped(found: list[Candidate], page: _Page) -> list[tuple[str, int, dict[str, float]]]:
+    """(name, first offset, features) per distinct name, its occurrences' features merged."""
+    groups: dict[str, tuple[str, int, dict[str, float]]] = {}
+    for c in found:
+        key = name_key(c.name)
+        if not key:
+            continue
+        same = key if key in groups else next((k for k in groups if _same_body(k, key)), key)
+        labelled = c.cue.startswith("label")
+        if same in groups:
+            name, at, merged = groups[same]
+            if (labelled and not merged["labelled"]) or (
+                labelled == bool(merged["labelled"]) and len(c.name) > len(name)
+            ):
+                name = c.name  # a labelled line writes a name in its plain form; else the fullest
+        else:
+            name, at = c.name, c.at
+            merged = {**_name_features(c.name, page), "labelled": 0.0, "cues": 0.0}
+        for feature, value in _occurrence(c, page).items():
+            merged[feature] = max(merged.get(feature, 0.0), value)
+        merged["labelled"] = max(merged["labelled"], float(labelled))
+        merged["cues"] = min(merged["cues"] + 0.25, 1.0)
+        groups[same] = (name, min(at, c.at), merged)
+    return sorted(groups.values(), key=lambda g: g[1])
+
+
+def _bilingual(text: str) -> bool:
+    """Whether a page is written in both a CJK script and a Latin one, each at length."""
+    cjk = len(_CJK_CHAR.findall(text))
+    latin = len(_LATIN_LETTER.findall(text))
+    return BILINGUAL_SHARE <= cjk / (cjk + latin + 1) <= 1 - BILINGUAL_SHARE * 2
+
+
+def _in_leading_language(found: list[Candidate], page: _Page) -> list[Candidate]:
+    """On a page written in two languages, the candidates in the language it leads with
+    (its title's): the other names are the same bodies translated."""
+    scripts = {_script(c.name) for c in found if not c.cue.endswith(_BACKER_CUES)}
+    if len(scripts) < 2 or page.leading not in scripts or not _bilingual(page.text):
+        return found
+    return [c for c in found if _script(c.name) == page.leading]
+
+
+def _rows(text: str) -> list[tuple[str, dict[str, float]]]:
+    text = plain(text)
+    found = candidates(text)
+    if not found:
+        return []
+    page = _page(text)
+    found = _in_leading_language(found, page)
+    return [(name, features) for name, _, features in _grouped(found, page)]
+
+
+# ---------------------------------------------------------------- public
+
+
+def find_organizers(text: str, model: LinearModel | None = None) -> tuple[str, ...]:
+    """The organizing bodies the text names, in order of appearance, without repeats."""
+    model = model or HAND_MODEL
+    return tuple(name for name, features in _rows(text) if model.score(features) >= model.threshold)
+
+
+def organizers_of(doc: Document, profile: Profile) -> tuple[str, ...]:
+    """The organizers of ``doc``, judged by the profile's learned model when it has one."""
+    return find_organizers(f"{doc.title}\n{doc.text}", profile.models.get(MODEL))
+
+
+def training_rows(
+    doc: Document, profile: Profile, label: Mapping[str, Any]
+) -> list[tuple[dict[str, float], bool]]:
+    """One row per distinct candidate name, True when the label lists that name."""
+    if not label.get("relevant") or "organizers" not in label:
+        return []
+    wanted = {label_key(n) for n in label["organizers"]}
+    rows = _rows(f"{doc.title}\n{doc.text}")
+    return [(features, label_key(name) in wanted) for name, features in rows]
+
+
+# ---------------------------------------------------------------- participants
 
 _EN_PARTICIPANT = (
     re.compile(
@@ -300,305 +413,6 @@ _ZH_PARTICIPANT = (
 )
 
 
-# ---------------------------------------------------------------------- English
-
-
-def _words(name: str) -> list[str]:
-    return name.lower().replace(",", " ").split()
-
-
-def is_org_en(name: str) -> bool:
-    """An organization: has an organization noun, or is an acronym/brand in capitals."""
-    words = _words(name)
-    if not words:
-        return False
-    if any(w in ORG_NOUNS_EN for w in words):
-        return True
-    letters = re.sub(r"[^A-Za-z]", "", name)
-    if len(letters) >= 2 and letters.isupper():
-        return True
-    # "TU Wien", "VDMA Robotics": a leading acronym names a body
-    first = name.split()[0]
-    return len(first) >= 2 and first.isalpha() and first.isupper()
-
-
-_JOINERS = frozenset({"of", "for", "and", "the", "&", "di", "de", "für"})
-#: Words that "and" joins inside one name ("Ministry of Industry and Information
-#: Technology", "Institute of Mechanical and Electrical Engineering"). After any
-#: other word, as after an organization noun, "and" starts the next name.
-_AND_INSIDE_NAME = frozenset(
-    [
-        "technology",
-        "technologies",
-        "engineering",
-        "industry",
-        "industries",
-        "information",
-        "science",
-        "sciences",
-        "economy",
-        "economics",
-        "trade",
-        "research",
-        "development",
-        "innovation",
-        "automation",
-        "manufacturing",
-        "robotics",
-        "education",
-        "commerce",
-        "communications",
-        "management",
-        "design",
-        "mechanical",
-        "electrical",
-        "electronic",
-        "electronics",
-        "chemical",
-        "industrial",
-        "civil",
-        "planning",
-        "quality",
-        "standardization",
-        "energy",
-        "environment",
-        "materials",
-        "physics",
-        "mathematics",
-        "arts",
-        "culture",
-        "business",
-        "finance",
-        "health",
-        "safety",
-    ]
-)
-
-
-def _and_continues(left: str, right: str) -> bool:
-    """Whether "and" between ``left`` and ``right`` may sit inside one name: a field
-    word on either side ("Advanced Remanufacturing and Technology Centre")."""
-    before, after = left.split(), right.split()
-    return bool(before and after) and (
-        before[-1].lower().strip(",.") in _AND_INSIDE_NAME
-        or after[0].lower().strip(",.") in _AND_INSIDE_NAME
-    )
-
-
-def is_named_body_en(name: str) -> bool:
-    """An organization, or a proper name of three or more capitalized words.
-
-    Person names are mostly two words ("Mei Ke"); "High Value Manufacturing
-    Catapult" is a body even though no organization noun says so.
-    """
-    if not name[:1].isupper() and not name[:1].isdigit():
-        return False  # "the program is designed ...": prose, not a name
-    if is_org_en(name):
-        return True
-    words = [w for w in name.split() if w.lower() not in _JOINERS]
-    return len(words) >= 3 and _is_title_case(name)
-
-
-def _clean_en(name: str) -> str:
-    name = re.sub(r"^(?:the|its|their|both)\s+", "", name.strip(" ,.;:\"'“”()"), flags=re.I)
-    return name.strip(" ,.;:\"'“”()")
-
-
-def _pieces_en(phrase: str) -> list[str]:
-    """Split on commas and "and"; in a comma list "A, B and C" the last "and" always splits."""
-    phrase = _EN_WITH.sub(", ", _EN_ACRONYM.sub("", phrase))
-    chunks = [c for c in re.split(r"\s*[,;]\s*", phrase) if c.strip()]
-    pieces: list[str] = []
-    for i, chunk in enumerate(chunks):
-        chunk = re.sub(r"^and\s+", "", chunk.strip(), flags=re.IGNORECASE)
-        parts = [p for p in re.split(r"\s+and\s+|\s*&\s*(?=the\b)", chunk) if p.strip()]
-        if len(chunks) > 1 and i == len(chunks) - 1 and len(parts) > 1:
-            # the list's own "and": keep it as a boundary, merge nothing across it
-            pieces += [" and ".join(parts[:-1]), "\x00" + parts[-1]]
-        else:
-            pieces += parts
-    return pieces
-
-
-def split_en(phrase: str) -> list[str]:
-    """ "A, B and the C and D Institute" -> ["A", "B", "C and D Institute"].
-
-    A piece that is not an organization by itself is joined with the next one:
-    "Instrumentation Technology and Economy Research Institute" is one name.
-    """
-    names: list[str] = []
-    pending = ""
-    #: The pending piece follows the list's own "and": it never joins the name before.
-    hard = False
-    for piece in _pieces_en(phrase):
-        if piece.startswith("\x00"):
-            piece = piece[1:]
-            if pending:
-                _flush(names, pending, hard=hard)
-                pending = ""
-            hard = True
-        if pending and (
-            piece.lower().startswith("the ")
-            or (is_org_en(piece) and not _and_continues(pending, piece))
-        ):
-            _flush(names, pending, hard=hard)  # "the" or a whole name opens a new name
-            pending = ""
-        joined = f"{pending} and {piece}" if pending else piece
-        if is_org_en(joined):
-            names.append(joined)
-            pending = ""
-        else:
-            pending = joined
-    if pending:
-        _flush(names, pending, hard=hard)
-    return [n for n in (_clean_en(x) for x in names) if n]
-
-
-def _is_title_case(text: str) -> bool:
-    words = [w for w in text.split() if w.lower() not in _JOINERS]
-    return bool(words) and all(w[:1].isupper() or w[:1].isdigit() for w in words)
-
-
-def _flush(names: list[str], pending: str, *, hard: bool) -> None:
-    """A leftover in Title Case ends the name before it: "... Ministry of Industry" +
-    "Information Technology" is one name; anything else stands alone."""
-    if (
-        names
-        and not hard
-        and _is_title_case(pending)
-        and not pending.lower().startswith("the ")
-        and _and_continues(names[-1], pending)
-    ):
-        names[-1] = f"{names[-1]} and {pending}"
-    else:
-        names.append(pending)
-
-
-def _en_phrase_after(text: str, start: int) -> str:
-    stop = _EN_STOP.search(text, start)
-    return text[start : stop.start() if stop else len(text)]
-
-
-def _listed_bodies(phrase: str) -> list[str]:
-    """The bodies an organizer phrase lists.
-
-    A two-word proper name ("Automation Alley") could be a person when alone; listed
-    beside an organization ("co-organised by Automation Alley and Wayne State
-    University") it is one more organizer.
-    """
-    names = split_en(phrase)
-    bodies = [n for n in names if is_named_body_en(n)]
-    if not bodies:
-        return []
-    return [
-        n
-        for n in names
-        if n in bodies or (len(n.split()) >= 2 and _is_title_case(n) and n[:1].isupper())
-    ]
-
-
-def organizers_en(text: str) -> list[str]:
-    found: list[str] = []
-    for match in _EN_TRIGGER.finditer(text):
-        if _EN_NOT_ORGANIZER.search(text[max(0, match.start() - 40) : match.start()]):
-            continue
-        found += _listed_bodies(_en_phrase_after(text, match.end()))
-    lowered = "\n" + text.lower()
-    if len(lowered) == len(text) + 1:  # lowercasing kept every offset
-        for match in _EN_LABEL.finditer(lowered):
-            begin, end = match.span(1)
-            found += _listed_bodies(text[begin - 1 : end - 1].rstrip(". "))
-    if _EN_AS_ROLE_CUE.search(text):
-        for match in _EN_AS_ROLE.finditer(text):
-            found += [n for n in split_en(match.group(1)) if is_named_body_en(n)]
-    for verb in _EN_SUBJECT_VERB.finditer(text):
-        # The verb must start a word; the pattern starts with the verb (a literal the
-        # engine skips to) rather than with the space before it.
-        space = verb.start() - 1
-        if space < 0 or not text[space].isspace():
-            continue
-        subject = _EN_SUBJECT.search(text, max(0, space - _EN_SUBJECT_REACH), space)
-        if subject:
-            found += [n for n in split_en(subject.group(1)) if is_org_en(n)]
-    return found
-
-
-# ---------------------------------------------------------------------- Chinese
-
-
-def is_org_zh(name: str) -> bool:
-    """Ends like an organization ("…协会", "…研究院") but not like a meeting ("…培训会")."""
-    return (
-        3 <= len(name) <= 40
-        and name.endswith(ORG_SUFFIX_ZH)
-        and not name.endswith(_ZH_MEETING_ENDINGS)
-    )
-
-
-def split_zh(phrase: str) -> list[str]:
-    """Split "A、B与C" into names; "与/和/及" split only after an organization ending."""
-    names: list[str] = []
-    for part in _ZH_SPLIT.split(phrase):
-        part = part.strip("“”\"'《》()（）")
-        start = 0
-        for match in _ZH_AND.finditer(part):
-            left = part[start : match.start()]
-            if is_org_zh(left):
-                names.append(left)
-                start = match.end()
-        names.append(part[start:])
-    return [_ZH_TRAIL_NOISE.sub("", _ZH_LEAD_NOISE.sub("", n)) for n in names if n]
-
-
-def organizers_zh(text: str) -> list[str]:
-    found: list[str] = []
-    covered: list[tuple[int, int]] = []
-    for match in _ZH_LABEL.finditer(text):
-        listed = match.group(1)
-        cut = _ZH_NEXT_LABEL.search(listed)
-        names = [n for n in split_zh(listed[: cut.start()] if cut else listed) if is_org_zh(n)]
-        end = match.end()
-        while not cut and names:  # a list may go on over the next lines, one name each
-            more = _ZH_CONTINUATION.match(text, end)
-            if not more or not is_org_zh(more.group(1).strip()):
-                break
-            names.append(more.group(1).strip())
-            end = more.end()
-        found += names
-        covered.append((match.start(), end))
-    for match in _ZH_BY.finditer(text):
-        inner = match.group(1)
-        # "由A主办，B承办": the first kind word ends A; the rest is handled below.
-        first = _ZH_BARE.search(inner)
-        if first:
-            inner = inner[: first.start()]
-        found += [n for n in split_zh(inner) if is_org_zh(n)]
-        covered.append((match.start(), match.start() + 1 + len(inner)))
-    for match in _ZH_BARE.finditer(text):
-        if any(a <= match.start() < b for a, b in covered):
-            continue
-        # Only the last 80 characters can hold the clause start that counts.
-        window = max(0, match.start() - 80)
-        starts = [m.end() for m in _ZH_CLAUSE_START.finditer(text, window, match.start())]
-        begin = max(starts[-1] if starts else 0, window)
-        clause = text[begin : match.start()]
-        prior = list(_ZH_BARE.finditer(clause))
-        if prior:
-            clause = clause[prior[-1].end() :].lstrip("、，,")
-        found += [n for n in split_zh(clause) if is_org_zh(n)]
-    for verb in _ZH_SUBJECT_VERB.finditer(text):
-        begin = max(0, verb.start() - _ZH_SUBJECT_REACH)
-        clause_end = max(text.rfind(ch, begin, verb.start()) for ch in _ZH_CLAUSE_ENDS)
-        if clause_end < 0 and begin > 0:
-            continue  # the clause starts further back than the subject may
-        subject = _ZH_SUBJECT.fullmatch(text, clause_end + 1, verb.start())
-        name = _ZH_LEAD_NOISE.sub("", subject.group(1)) if subject else ""
-        if is_org_zh(name):
-            # "A联合B开展…": both organize.
-            found += [n for n in split_zh(name) if is_org_zh(n)]
-    return found
-
-
 def _dedupe(names: list[str]) -> tuple[str, ...]:
     seen: dict[str, str] = {}
     for name in names:
@@ -606,19 +420,6 @@ def _dedupe(names: list[str]) -> tuple[str, ...]:
         if key and key not in seen:
             seen[key] = name
     return tuple(seen.values())
-
-
-#: Without one of these substrings no English organizer pattern can match
-#: ("by", "organiser", "Hosts", "held", "ran", "runs", "holds", "will host").
-_EN_CUES = ("by", "rgani", "ost", "held", "ran", "run", "hold", "will")
-
-
-def find_organizers(text: str) -> tuple[str, ...]:
-    """The organizing bodies the text names, in order of appearance, without repeats."""
-    # Each language's patterns only run when the text has that language's cue words.
-    zh = organizers_zh(text) if is_cjk(text) else []
-    en = organizers_en(text) if any(cue in text for cue in _EN_CUES) else []
-    return _dedupe(zh + en)
 
 
 def find_participants(text: str) -> tuple[str, ...]:
@@ -629,9 +430,12 @@ def find_participants(text: str) -> tuple[str, ...]:
     for keyword, pattern in zip(_EN_PARTICIPANT_KEYS, _EN_PARTICIPANT, strict=True):
         if keyword in lowered:
             for match in pattern.finditer(text):
-                found += split_en(match.group(1))
+                found += split_latin(match.group(1))
     for keywords, pattern in zip(_ZH_PARTICIPANT_KEYS, _ZH_PARTICIPANT, strict=True):
         if any(k in text for k in keywords):
             for match in pattern.finditer(text):
-                found += split_zh(match.group(1))
+                found += split_cjk(match.group(1))
     return _dedupe([n for n in found if 2 <= len(n) <= 80])
+
+
+L2 = 0.3
