@@ -16,8 +16,6 @@ COPY requirements.lock ./
 RUN /opt/venv/bin/pip install --require-hashes -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY worker ./worker
-# The built-in topic profile (worker/pipeline/data/profile.toml) links to config/'s.
-COPY config ./config
 # The project itself, built with the locked setuptools. No index: pip may take nothing
 # but what the lock installed, so a requirement of pyproject.toml that the lock misses
 # stops the build here instead of fetching some other version.
