@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from worker.evaluate import load_corpus  # noqa: E402
+from worker.corpus import load_corpus  # noqa: E402
 from worker.model import Entry  # noqa: E402
 from worker.pipeline.extract import extract  # noqa: E402
 from worker.pipeline.normalize import normalize  # noqa: E402
@@ -37,8 +37,7 @@ def _sized(text: str, size: int) -> str:
 
 
 def make_docs(count: int, size: int) -> list[Entry]:
-    _, corpus = load_corpus(ROOT / "tests" / "corpus")
-    base = [e for _, e, _ in corpus]
+    base = [doc.entry for doc in load_corpus(ROOT / "tests" / "corpus").docs]
     return [
         Entry(
             source=f"bench:{i}",

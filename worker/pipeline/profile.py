@@ -188,13 +188,12 @@ def _load_gazetteer(data: dict[str, Any], path: Path, version: Any) -> Gazetteer
         raise _bad(path, "gazetteer", "must be a path (relative to the profile) or absent")
     gaz_path = (path.parent / name) if name else DEFAULT_GAZETTEER
     try:
-        text = gaz_path.read_text(encoding="utf-8")
-        raw = json.loads(text)
+        source = gaz_path.read_bytes()
+        gazetteer = parse_gazetteer(source, where=str(gaz_path))
     except (OSError, ValueError) as e:
         raise _bad(path, "gazetteer", f"names an unreadable file {gaz_path}: {e}") from e
-    version.update(text.encode("utf-8"))
-    return parse_gazetteer(raw, where=str(gaz_path))
-
+    version.update(source)
+    return gazetteer
 
 def weights_path(data: dict[str, Any], path: Path) -> Path:
     """The weights file the profile names (relative to it), else ``weights.json`` beside it."""
