@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -14,16 +13,15 @@ from worker.model import Document, Entry
 from worker.pipeline import event_place as ep
 from worker.pipeline.learn import fit
 from worker.pipeline.normalize import normalize
-from worker.pipeline.profile import Profile, load_profile
+from worker.pipeline.profile import DEFAULT_PROFILE, Profile, load_profile
 
-ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
 def profile() -> Profile:
     """The packaged profile, with the hand-set place weights (no learned model)."""
-    loaded = load_profile(ROOT / "config" / "profile.toml")
+    loaded = load_profile(DEFAULT_PROFILE)
     models = {k: v for k, v in loaded.models.items() if k != ep.MODEL}
     return replace(loaded, models=models)
 
