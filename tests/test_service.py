@@ -33,11 +33,13 @@ def start_service(cwd: Path, port: int, **env: str) -> subprocess.Popen[str]:
     )
 
 
-def wait_for_feed(url: str, deadline: float) -> httpx.Response:
+def wait_for_feed(url: str, deadline: float, containing: str = "") -> httpx.Response:
+    """The feed once it is served (with ``containing`` in it: the first publish may come
+    before the first seed cycle has stored anything)."""
     while time.monotonic() < deadline:
         try:
             response = httpx.get(url, timeout=2)
-            if response.status_code == 200:
+            if response.status_code == 200 and containing in response.text:
                 return response
         except httpx.TransportError:
             pass
@@ -50,7 +52,9 @@ def test_run_serves_the_seed_event_then_stops_on_sigterm(project_dir: Path) -> N
     process = start_service(project_dir, port)
     try:
         base = f"http://127.0.0.1:{port}"
-        first = wait_for_feed(f"{base}/feeds/atom.xml", time.monotonic() + STARTUP_SECONDS)
+        first = wait_for_feed(
+            f"{base}/feeds/atom.xml", time.monotonic() + STARTUP_SECONDS, containing=SEED_TITLE
+        )
         parsed = feedparser.parse(first.content)
         assert parsed.bozo == 0
         assert any(SEED_TITLE in e.title for e in parsed.entries)
