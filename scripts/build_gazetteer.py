@@ -187,11 +187,16 @@ def is_place_name(name: str) -> bool:
     return all(w[:1].isupper() or w in _JOINERS or w.startswith("'") for w in words)
 
 
+def _without_shi(chinese: str) -> str:
+    """苏州市 -> 苏州, but 津市 stays (a city whose own name ends in 市)."""
+    return chinese[:-1] if chinese.endswith("市") and len(chinese) > 2 else chinese
+
+
 def pinyin_name(chinese: str) -> str:
     """苏州 -> "Suzhou", 西安 -> "Xi'an" (the apostrophe before a vowel syllable)."""
     from pypinyin import lazy_pinyin
 
-    syllables = lazy_pinyin(chinese)
+    syllables = lazy_pinyin(_without_shi(chinese))
     out = syllables[0]
     for s in syllables[1:]:
         out += ("'" if s[:1] in "aoe" else "") + s
@@ -264,23 +269,56 @@ def cjk_alias_ok(alias: str, population: int) -> bool:
 # ------------------------------------------------------------------ China
 
 
-def geonames_china(gc: Any) -> dict[str, dict[str, Any]]:
-    """Chinese name (苏州 / 苏州市) -> the most populous GeoNames city in China with it."""
-    found: dict[str, dict[str, Any]] = {}
+def geonames_china(gc: Any) -> dict[str, list[dict[str, Any]]]:
+    """Chinese name (苏州, 苏州市) -> GeoNames cities in China carrying it, most populous first."""
+    found: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for raw in sorted(gc.get_cities().values(), key=lambda c: -c["population"]):
         if raw["countrycode"] not in CHINA:
             continue
         for alt in raw.get("alternatenames", []):
             if _CJK.match(alt):
-                found.setdefault(alt, raw)
+                found[alt].append(raw)
     return found
 
 
-def china_english(full: str, alias: str, known: dict[str, dict[str, Any]]) -> tuple[str, int, list]:
+def _bare(name: str) -> str:
+    return re.sub(r"[^a-z]", "", fold(name).lower())
+
+
+def _readings(chinese: str) -> set[str]:
+    """Every pinyin reading of a name, bare (朝阳: "chaoyang" and "zhaoyang")."""
+    from itertools import islice, product
+
+    from pypinyin import Style, pinyin
+
+    choices = pinyin(_without_shi(chinese), style=Style.NORMAL, heteronym=True)
+    return {"".join(p) for p in islice(product(*choices), 64)}
+
+
+def _names_the_city(raw: dict[str, Any], alias: str) -> bool:
+    """Whether a GeoNames city carrying ``alias`` is that city, not a town inside it.
+
+    GeoNames lists a prefecture's seat under the prefecture's name too: "Heshan"
+    (赫山) carries 益阳, "Guankou" (关口) carries 浏阳. The city itself is the one whose
+    English name is the alias in pinyin (Yiyang), or one whose English name no other
+    Chinese name of it explains (Harbin, Urumqi, Hohhot).
+    """
+    name = _bare(raw["name"])
+    if name in _readings(alias):
+        return True
+    chinese = [a for a in raw.get("alternatenames", []) if _CJK.match(a) and a != alias]
+    return all(name not in _readings(c) for c in chinese)
+
+
+def china_english(
+    full: str, alias: str, known: dict[str, list[dict[str, Any]]]
+) -> tuple[str, int, list[str]]:
     """English name, population and Latin alternates of a Chinese city (pinyin when unknown)."""
-    raw = known.get(full) or known.get(alias)
+    found = [*known.get(full, []), *known.get(alias, [])]
+    raw = next((r for r in found if _names_the_city(r, alias)), None)
     if raw is None:
-        return pinyin_name(alias), MIN_POPULATION, []
+        population = found[0]["population"] if found else MIN_POPULATION
+        return pinyin_name(alias), population, []
     alternates = [a for a in raw.get("alternatenames", []) if latin_alias_ok(a, raw["population"])]
     return fold(raw["name"]), raw["population"], alternates
 

@@ -183,3 +183,13 @@ def test_the_shipped_file_is_what_the_build_script_makes(monkeypatch: pytest.Mon
     monkeypatch.setitem(sys.modules, spec.name, module)  # dataclasses look their module up
     spec.loader.exec_module(module)
     assert module.build() == json.loads(DEFAULT_GAZETTEER.read_bytes())
+
+
+def test_any_name_of_a_city_or_country_gives_its_english_name(gazetteer: Gazetteer) -> None:
+    cities = gazetteer.city_names()
+    assert cities["münchen"] == cities["munich"] == "Munich"
+    assert cities["北京"] == cities["peking"] == "Beijing"
+    assert cities["顺德区"] == "Foshan"
+    assert "atlantis" not in cities and len(cities) > 30_000
+    countries = gazetteer.country_names()
+    assert countries["deutschland"] == countries["德国"] == "Germany"

@@ -117,6 +117,10 @@ class _Index:
         country = self.city_countries[row]
         return Place(self.city_names[row], country.name, self.city_populations[row])
 
+    def first_row(self, code: int) -> int:
+        """The row of the likeliest city of a name's code."""
+        return (code if code >= 0 else self.ambiguous[-1 - code][0]) >> 2
+
     def _mention(self, code: int, surface: str, begin: int, end: int) -> PlaceMention:
         codes = (code,) if code >= 0 else self.ambiguous[-1 - code]
         first = codes[0]
@@ -164,6 +168,35 @@ class _Index:
             for m in self.cjk.finditer(text)
             if m.group() not in regions
         ]
+
+
+class CityNames(Mapping[str, str]):
+    """Casefolded name -> the English name of the city it names: every city's own English
+    name and every name the gazetteer knows ("münchen" -> "Munich", "北京" -> "Beijing").
+
+    For a feed's ``?city=`` filter, which accepts a city in any of its names.
+    """
+
+    def __init__(self, index: _Index) -> None:
+        self._index = index
+        self._own: dict[str, str] | None = None
+
+    def _own_names(self) -> dict[str, str]:
+        if self._own is None:
+            self._own = {name.casefold(): name for name in self._index.city_names}
+        return self._own
+
+    def __getitem__(self, key: str) -> str:
+        code = self._index.names.get(key)
+        if code is not None:
+            return self._index.place(self._index.first_row(code)).name
+        return self._own_names()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._own_names())
+
+    def __len__(self) -> int:
+        return len(self._own_names())
 
 
 def _get(data: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
@@ -308,6 +341,14 @@ class Gazetteer:
     def find_countries(self, text: str) -> list[PlaceMention]:
         """Every country mention in ``text``, in order of appearance."""
         return self.index().find_countries(text)
+
+    def city_names(self) -> CityNames:
+        """Casefolded name -> English name of the city, for any name of a city."""
+        return CityNames(self.index())
+
+    def country_names(self) -> dict[str, str]:
+        """Casefolded name -> English name of the country, for any name of a country."""
+        return {name.casefold(): c.name for name, c in self.index().countries.items()}
 
 
 def _restore(source: bytes, where: str) -> Gazetteer:

@@ -33,6 +33,8 @@ from functools import cache
 from importlib import resources
 from urllib.parse import parse_qsl, urlencode
 
+from worker.pipeline.gazetteer import parse_gazetteer
+
 #: Parameters that may be given more than once (any of the values matches).
 REPEATABLE = frozenset({"city", "topic"})
 KNOWN = ("lang", "city", "province", "country", "topic", "organizer", "q", "upcoming",
@@ -97,8 +99,11 @@ class FeedFilter:
     @property
     def dated(self) -> bool:
         """Whether the filter asks about event dates (undated entries never match)."""
-        return self.upcoming or self.past or self.month is not None or (
-            self.since is not None or self.until is not None
+        return (
+            self.upcoming
+            or self.past
+            or self.month is not None
+            or (self.since is not None or self.until is not None)
         )
 
     def date_range(self) -> tuple[date | None, date | None]:
@@ -224,20 +229,12 @@ def _limit(value: str | None, window: int) -> int | None:
 @cache
 def default_places() -> Places:
     """The gazetteer's cities and countries and the Chinese provinces (package data)."""
-    gazetteer = json.loads(
-        resources.files("worker.pipeline").joinpath("data/gazetteer.json").read_text("utf-8")
+    gazetteer = parse_gazetteer(
+        resources.files("worker.pipeline").joinpath("data/gazetteer.json").read_bytes()
     )
     provinces = json.loads(
         resources.files("worker.publish").joinpath("data/provinces.json").read_text("utf-8")
     )
-
-    def names(entries: list[dict[str, object]]) -> dict[str, str]:
-        found: dict[str, str] = {}
-        for entry in entries:
-            canonical = str(entry["name"])
-            for alias in [canonical, *entry.get("zh", []), *entry.get("en", [])]:  # type: ignore[misc]
-                found.setdefault(fold(str(alias)), canonical)
-        return found
 
     by_province: dict[str, tuple[str, frozenset[str]]] = {}
     for province in provinces["provinces"]:
@@ -245,7 +242,7 @@ def default_places() -> Places:
         for alias in [province["name"], *province["zh"]]:
             by_province[fold(alias)] = value
     return Places(
-        cities=names(gazetteer["cities"]),
-        countries=names(gazetteer["countries"]),
+        cities=gazetteer.city_names(),
+        countries=gazetteer.country_names(),
         provinces=by_province,
     )
