@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +46,10 @@ BEFORE, AFTER = 16, 12
 EDITION_REACH = 60
 #: How far before a mention an address that ends with it may begin.
 ADDRESS_REACH = 100
+#: A line this short may be a label alone ("三、培训地点", "## Venue") with the value below.
+LABEL_ALONE_CHARS = 24
+#: Features are read from a city's first this many mentions (and any in a labelled line).
+READ_MENTIONS = 4
 
 # --------------------------------------------------------------- cue words
 # Each pattern is a class of wording, in the languages the worker reads.
@@ -53,8 +58,7 @@ ADDRESS_REACH = 100
 #: Spanish "en", Portuguese "em", Vietnamese "tại" / "ở".
 _CUE_BEFORE = re.compile(
     r"(?:\b(?:in|at|near|held in|hosted in|venue|city of|en|em|na|no|tại|ở|in der|im|bei)|"
-    r"在|于|赴|到|来到|走进|落地|落户|地点[:：]?|位于)\s*(?:(?:the|its|their|our|his|her)\s+)?$",
-    re.IGNORECASE,
+    r"在|于|赴|到|来到|走进|落地|落户|地点[:：]?|位于)\s*(?:(?:the|its|their|our|his|her)\s+)?$"
 )
 #: Right after a place: "举办", "开班", "站" (a stop of a series), Japanese "で開催".
 _CUE_AFTER = re.compile(
@@ -66,8 +70,7 @@ _EVENT_VERB = re.compile(
     r"\b(?:held|hold|holds|hosted|hosts|host|organi[sz]ed|organi[sz]ing|conduct(?:s|ed|ing)?|"
     r"will run|runs|ran|took place|take place|takes place|kick(?:s|ed)? off|opened|"
     r"findet|fand|statt|veranstalt\w*|realiza\w*|celebra\w*|llevará|acontece\w*|"
-    r"diễn ra|tổ chức)\b|举办|举行|召开|开班|开展|开营|开课|开幕|培训|研修|開催|実施",
-    re.IGNORECASE,
+    r"diễn ra|tổ chức)\b|举办|举行|召开|开班|开展|开营|开课|开幕|培训|研修|開催|実施"
 )
 #: Another edition or session than the reported one: "also offered", "the next
 #: cohort", "following the programme held in", "第二期拟于", "分站", "Nach dem … in".
@@ -76,8 +79,7 @@ _OTHER_EDITION = re.compile(
     r"another|previous|earlier|first edition|last edition|edition held|follow(?:s|ed|ing)|"
     r"after the|last (?:year|month)|spring|autumn|upcoming|future|sister|"
     r"auch|zudem|bereits|nach dem|frühjahr\w*|próxim\w*|anterior|también)\b|"
-    r"下一期|下期|上一期|往期|此前|前两期|拟于|另行|同步|分站|巡回|也将|还将",
-    re.IGNORECASE,
+    r"下一期|下期|上一期|往期|此前|前两期|拟于|另行|同步|分站|巡回|也将|还将"
 )
 #: The end of an address after "at" / "in": "at the LEIA Conference Hall, Focal Point, <city>".
 _ADDRESS_TAIL = re.compile(
@@ -86,12 +88,11 @@ _ADDRESS_TAIL = re.compile(
 #: A WeChat post's header tag: "原创 某某 2025年06月10日 10:00 上海" (where it was posted).
 _TAG_BEFORE = re.compile(r"\d{1,2}:\d{2}\s*$")
 #: After a place: the organizer's home, not the venue ("a Pune-based provider").
-_BASED_AFTER = re.compile(r"^[-\s]?(?:based|headquartered)\b", re.IGNORECASE)
+_BASED_AFTER = re.compile(r"^[-\s]?(?:based|headquartered)\b")
 #: Before a place: "总部位于", "headquartered in", "con sede en", "mit Sitz in".
 _BASED_BEFORE = re.compile(
     r"(?:总部位于|总部设在|坐落于|headquartered in|based in|con sede en|com sede em|"
     r"mit sitz in)\s*$",
-    re.IGNORECASE,
 )
 #: A seat stated with the country or as an address: "Cali, Colombia", "(北九州市八幡東区)".
 _SEAT_AFTER = re.compile(r"^,\s*(?:[A-Z][a-z]+ )?[A-Z][a-z]+\b(?! [A-Z])|^[^\s（(）)]{0,8}[区町]")
@@ -116,10 +117,42 @@ _ORG_AFTER = re.compile(
 _STREET_AFTER = re.compile(r"(?:[东西南北中]?路|大街|街|大道|时间)")
 #: A dateline: "PUNE, 29 November —", "KUALA LUMPUR, 15 Sept", "新华社北京6月12日电".
 _DATELINE_AFTER = re.compile(r"^(?:\s*,\s*(?:\d|[A-Z][a-z]{2,8}\.? \d)|\s*\d{1,2}月\d{1,2}日电)")
-#: Where a footer's contact or address lines begin.
-_FOOTER_CUE = re.compile(
-    r"联系人|联系电话|联系方式|咨询电话|地址[:：]|版权所有|主办单位[:：].{0,40}地址|"
-    r"Copyright|©|\bContact\b|\bAddress\b|Impressum|Kontakt|Contacto|お問い合わせ|Liên hệ",
+#: Where a footer's contact or address lines begin (matched on lowercased text).
+_FOOTER_CUES = (
+    "联系人",
+    "联系电话",
+    "联系方式",
+    "咨询电话",
+    "地址：",
+    "地址:",
+    "版权所有",
+    "copyright",
+    "©",
+    "contact:",
+    "contact us",
+    "address:",
+    "impressum",
+    "kontakt",
+    "contacto",
+    "お問い合わせ",
+    "liên hệ",
+)
+#: Words without which a page is not about an online event (a cheap test first).
+_ONLINE_WORDS = (
+    "online",
+    "virtual",
+    "webinar",
+    "zoom",
+    "google meet",
+    "teams",
+    "webex",
+    "en línea",
+    "trực tuyến",
+    "线上",
+    "直播",
+    "腾讯会议",
+    "云上",
+    "オンライン",
 )
 #: An online event: the event's own mode is online ("Mode: Online", "an online FDP",
 #: "delivered via Zoom", "webinar", "线上直播", "オンラインで開催", "curso virtual").
@@ -133,14 +166,12 @@ _ONLINE = re.compile(
     r"\b(?:held|delivered|conducted|run|taught|offered|streamed) (?:entirely |fully |live )?"
     r"(?:online|virtually)|\bvia (?:zoom|google meet|microsoft teams|webex)|webinar|"
     r"online-(?:seminar|schulung|kurs|training|veranstaltung)|trực tuyến|"
-    r"线上|网络直播|在线直播|直播方式|腾讯会议|云上|オンライン",
-    re.IGNORECASE,
+    r"线上|网络直播|在线直播|直播方式|腾讯会议|云上|オンライン"
 )
 #: An in-person event after all: "in person", "hybrid", "线下", "现场".
 _IN_PERSON = re.compile(
     r"\bin[- ]person\b|\bhybrid\b|\bon[- ]site\b|\boffline\b|präsenz|presencial|presencial|"
-    r"线下|现场教学|实地",
-    re.IGNORECASE,
+    r"线下|现场教学|实地"
 )
 
 # ------------------------------------------------------------ venue lines
@@ -202,8 +233,10 @@ def labelled_spans(text: str) -> list[Span]:
 
 
 def _labelled_value(line: str, line_start: int, lines: list[str], i: int) -> Span | None:
-    if len(line) > 200 or not (_VENUE_LABEL.search(line) or _ADDRESS_LABEL.search(line)):
+    if len(line) > 200:
         return None
+    if ":" not in line and "：" not in line and "|" not in line and len(line) > LABEL_ALONE_CHARS:
+        return None  # neither "label: value" nor a label alone on its line
     lead = _LABEL_LEAD.match(line)
     at = lead.end() if lead else 0
     for pattern, venue in ((_VENUE_LABEL, True), (_ADDRESS_LABEL, False)):
@@ -250,12 +283,20 @@ class _Context:
     """What every mention of one document is read against."""
 
     text: str
+    #: ``text`` lowercased, offsets unchanged: the cue words are matched on it.
+    lowered: str
     title_end: int
     body_start: int
     footer_start: int
     spans: tuple[Span, ...]
     organizers: tuple[str, ...]
     online: bool
+    #: The countries the text names, in order.
+    countries: tuple[PlaceMention, ...] = ()
+    #: Where sentences end (see ``_SENTENCE_END``), in order.
+    stops: list[int] = field(default_factory=list)
+    #: Sentence start -> whether it says an event happens, filled as mentions ask.
+    event_sentences: dict[int, bool] = field(default_factory=dict)
 
 
 @dataclass
@@ -267,25 +308,40 @@ class Candidate:
     mentions: int = 0
 
 
-def _sentence(text: str, begin: int, end: int) -> tuple[str, str]:
-    """The sentence before and after the mention (bounded by 。！？!?\\n or ". ")."""
-    lo = max(text.rfind(ch, 0, begin) for ch in "。！？!?\n")
-    lo = max(lo, text.rfind(". ", 0, begin))
-    hi_candidates = [i for i in (text.find(ch, end) for ch in "。！？!?\n") if i >= 0]
-    hi = min(hi_candidates) if hi_candidates else len(text)
-    return text[lo + 1 : begin], text[end:hi]
+#: Where sentences end: 。！？!? and line breaks, or a full stop before a space.
+_SENTENCE_END = re.compile(r"[。！？!?\n]|\.(?= )")
+
+
+def _sentence(ctx: _Context, begin: int, end: int) -> tuple[int, int]:
+    """[lo, hi): the sentence around the mention at [begin, end)."""
+    stops = ctx.stops
+    i = bisect_left(stops, begin)
+    lo = stops[i - 1] + 1 if i else 0
+    j = bisect_left(stops, end, i)
+    hi = stops[j] if j < len(stops) else len(ctx.text)
+    return lo, hi
+
+
+def _event_sentence(ctx: _Context, lo: int, hi: int) -> bool:
+    """Whether the sentence [lo, hi) says an event happens (once per sentence)."""
+    found = ctx.event_sentences.get(lo)
+    if found is None:
+        found = ctx.event_sentences[lo] = _EVENT_VERB.search(ctx.lowered, lo, hi) is not None
+    return found
 
 
 def _mention_features(m: PlaceMention, ctx: _Context) -> dict[str, float]:
-    text = ctx.text
+    text, lowered = ctx.text, ctx.lowered
     before = text[max(0, m.begin - BEFORE) : m.begin]
+    low_before = lowered[max(0, m.begin - BEFORE) : m.begin]
     after = text[m.end : m.end + AFTER]
-    sentence_before, sentence_after = _sentence(text, m.begin, m.end)
+    lo, hi = _sentence(ctx, m.begin, m.end)
+    sentence_before = lowered[max(lo, m.begin - ADDRESS_REACH) : m.begin]
     line_start = text.rfind("\n", 0, m.begin) + 1
     in_span = [s for s in ctx.spans if s.begin <= m.begin < s.end]
     venue_after = _VENUE_AFTER.match(after) is not None
     longer_name = not venue_after and m.surface.isascii() and _LONGER_NAME.match(after) is not None
-    cue = _CUE_BEFORE.search(before) is not None
+    cue = _CUE_BEFORE.search(low_before) is not None
     f = {
         "title": m.begin < ctx.title_end,
         "venue_line": any(s.venue for s in in_span),
@@ -293,15 +349,16 @@ def _mention_features(m: PlaceMention, ctx: _Context) -> dict[str, float]:
         "cue_before": cue and not longer_name,
         # "at the Tokai Industrial Training Center": the cue governs a name the place begins.
         "cue_name": cue and longer_name,
-        "address_tail": _ADDRESS_TAIL.search(sentence_before[-ADDRESS_REACH:]) is not None,
+        "address_tail": sentence_before.rstrip().endswith(",")
+        and _ADDRESS_TAIL.search(sentence_before) is not None,
         "cue_after": _CUE_AFTER.match(after) is not None,
-        "event_sentence": _EVENT_VERB.search(sentence_before + " " + sentence_after) is not None,
+        "event_sentence": _event_sentence(ctx, lo, hi),
         "other_edition": _OTHER_EDITION.search(sentence_before[-EDITION_REACH:]) is not None,
-        "location_tag": _TAG_BEFORE.search(text, line_start, m.begin) is not None,
+        "location_tag": _TAG_BEFORE.search(before) is not None,
         "lead": ctx.body_start <= m.begin < ctx.body_start + LEAD_CHARS,
         "footer": m.begin >= ctx.footer_start,
         "dateline": m.begin - line_start <= 2 and _DATELINE_AFTER.match(after) is not None,
-        "based": bool(_BASED_AFTER.match(after) or _BASED_BEFORE.search(before)),
+        "based": bool(_BASED_AFTER.match(after.lower()) or _BASED_BEFORE.search(low_before)),
         "stated_seat": _SEAT_AFTER.match(after) is not None
         or _SEAT_BEFORE.search(before) is not None,
         "venue_after": venue_after,
@@ -325,8 +382,7 @@ def _is_noise(m: PlaceMention, ctx: _Context) -> bool:
     if m.common:  # "Reading", "Mobile": a place only after "in" / "at" or in a venue line
         if _NAME_BEFORE.search(before):
             return True  # "Polytechnic University": a word of a longer name
-        in_venue = any(s.begin <= m.begin < s.end for s in ctx.spans)
-        return not in_venue and _CUE_BEFORE.search(before) is None
+        return not _in_spans(m, ctx) and _CUE_BEFORE.search(before.lower()) is None
     return False
 
 
@@ -339,21 +395,49 @@ def _choose(m: PlaceMention, countries: frozenset[str]) -> Place:
     return m.place
 
 
-def _context(doc: Document, organizers: tuple[str, ...]) -> _Context:
+def _lower(text: str) -> str:
+    """``text`` lowercased, character for character (offsets stay valid)."""
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    return "".join(ch if len(ch.lower()) != 1 else ch.lower() for ch in text)
+
+
+def _footer_start(lowered: str, title_end: int) -> int:
+    """Where the footer begins: a contact or address cue in the second half, or the last
+    lines of a long text."""
+    half = len(lowered) // 2
+    cues = [at for cue in _FOOTER_CUES if (at := lowered.find(cue, half)) >= 0]
+    start = min(cues, default=len(lowered))
+    if len(lowered) >= FOOTER_MIN_CHARS:  # a short text's last lines are still its body
+        start = min(start, int(len(lowered) * (1 - FOOTER_SHARE)))
+    return max(start, title_end + 1)
+
+
+def _is_online(lowered: str) -> bool:
+    if not any(word in lowered for word in _ONLINE_WORDS):  # most pages: no regex at all
+        return False
+    return _ONLINE.search(lowered) is not None and _IN_PERSON.search(lowered) is None
+
+
+def _in_spans(m: PlaceMention, ctx: _Context) -> bool:
+    return any(s.begin <= m.begin < s.end for s in ctx.spans)
+
+
+def _context(doc: Document, organizers: tuple[str, ...], profile: Profile) -> _Context:
     text = f"{doc.title}\n{doc.text}"
-    footer = _FOOTER_CUE.search(text, int(len(text) * 0.5))
-    footer_start = footer.start() if footer else len(text)
-    if len(text) >= FOOTER_MIN_CHARS:  # a short text's last lines are still its body
-        footer_start = min(footer_start, int(len(text) * (1 - FOOTER_SHARE)))
-    online = _ONLINE.search(text) is not None and _IN_PERSON.search(text) is None
+    lowered = _lower(text)
     return _Context(
         text=text,
+        lowered=lowered,
         title_end=len(doc.title),
         body_start=len(doc.title) + 1,
-        footer_start=max(footer_start, len(doc.title) + 1),
+        footer_start=_footer_start(lowered, len(doc.title)),
         spans=tuple(labelled_spans(text)),
         organizers=organizers,
-        online=online,
+        online=_is_online(lowered),
+        stops=[m.start() for m in _SENTENCE_END.finditer(lowered)],
+        countries=tuple(profile.gazetteer.find_countries(text)),
     )
 
 
@@ -361,15 +445,17 @@ def candidates(
     doc: Document, profile: Profile, organizers: tuple[str, ...]
 ) -> tuple[list[Candidate], _Context]:
     """Every city the document mentions, with the features of its mentions gathered."""
-    ctx = _context(doc, organizers)
+    ctx = _context(doc, organizers, profile)
     mentions = [m for m in profile.gazetteer.find_cities(ctx.text) if not _is_noise(m, ctx)]
-    countries = {c.place.name for c in profile.gazetteer.find_countries(ctx.text)}
+    countries = {c.place.name for c in ctx.countries}
     countries |= {m.place.country for m in mentions if not m.others}
     by_city: dict[tuple[str, str], Candidate] = {}
     for m in mentions:
         place = _choose(m, frozenset(countries))
         candidate = by_city.setdefault((place.name, place.country), Candidate(place))
         candidate.mentions += 1
+        if candidate.mentions > READ_MENTIONS and not _in_spans(m, ctx):
+            continue  # a city named again and again: its first mentions say enough
         for name, value in _mention_features(m, ctx).items():
             candidate.features[name] = max(candidate.features.get(name, 0.0), value)
     for candidate in by_city.values():
@@ -461,13 +547,13 @@ def event_place(
     best = best_city(found, _model(profile))
     if best is not None:
         return best.place.name, best.place.country, venue
-    return None, _country(ctx, profile), venue
+    return None, _country(ctx), venue
 
 
-def _country(ctx: _Context, profile: Profile) -> str | None:
+def _country(ctx: _Context) -> str | None:
     """A country stated as the place ("held in Vietnam") when no city is."""
-    for mention in profile.gazetteer.find_countries(ctx.text):
-        before = ctx.text[max(0, mention.begin - BEFORE) : mention.begin]
+    for mention in ctx.countries:
+        before = ctx.lowered[max(0, mention.begin - BEFORE) : mention.begin]
         if _CUE_BEFORE.search(before):
             return mention.place.name
     return None
