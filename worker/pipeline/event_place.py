@@ -291,8 +291,6 @@ class _Context:
     spans: tuple[Span, ...]
     organizers: tuple[str, ...]
     online: bool
-    #: The countries the text names, in order.
-    countries: tuple[PlaceMention, ...] = ()
     #: Where sentences end (see ``_SENTENCE_END``), in order.
     stops: list[int] = field(default_factory=list)
     #: Sentence start -> whether it says an event happens, filled as mentions ask.
@@ -424,7 +422,7 @@ def _in_spans(m: PlaceMention, ctx: _Context) -> bool:
     return any(s.begin <= m.begin < s.end for s in ctx.spans)
 
 
-def _context(doc: Document, organizers: tuple[str, ...], profile: Profile) -> _Context:
+def _context(doc: Document, organizers: tuple[str, ...]) -> _Context:
     text = f"{doc.title}\n{doc.text}"
     lowered = _lower(text)
     return _Context(
@@ -437,7 +435,6 @@ def _context(doc: Document, organizers: tuple[str, ...], profile: Profile) -> _C
         organizers=organizers,
         online=_is_online(lowered),
         stops=[m.start() for m in _SENTENCE_END.finditer(lowered)],
-        countries=tuple(profile.gazetteer.find_countries(text)),
     )
 
 
@@ -445,13 +442,15 @@ def candidates(
     doc: Document, profile: Profile, organizers: tuple[str, ...]
 ) -> tuple[list[Candidate], _Context]:
     """Every city the document mentions, with the features of its mentions gathered."""
-    ctx = _context(doc, organizers, profile)
+    ctx = _context(doc, organizers)
     mentions = [m for m in profile.gazetteer.find_cities(ctx.text) if not _is_noise(m, ctx)]
-    countries = {c.place.name for c in ctx.countries}
-    countries |= {m.place.country for m in mentions if not m.others}
+    countries: frozenset[str] = frozenset()
+    if any(m.others for m in mentions):  # a name of several cities: which country is meant
+        named = {c.place.name for c in profile.gazetteer.find_countries(ctx.text)}
+        countries = frozenset(named | {m.place.country for m in mentions if not m.others})
     by_city: dict[tuple[str, str], Candidate] = {}
     for m in mentions:
-        place = _choose(m, frozenset(countries))
+        place = _choose(m, countries)
         candidate = by_city.setdefault((place.name, place.country), Candidate(place))
         candidate.mentions += 1
         if candidate.mentions > READ_MENTIONS and not _in_spans(m, ctx):
@@ -547,12 +546,12 @@ def event_place(
     best = best_city(found, _model(profile))
     if best is not None:
         return best.place.name, best.place.country, venue
-    return None, _country(ctx), venue
+    return None, _country(ctx, profile), venue
 
 
-def _country(ctx: _Context) -> str | None:
+def _country(ctx: _Context, profile: Profile) -> str | None:
     """A country stated as the place ("held in Vietnam") when no city is."""
-    for mention in ctx.countries:
+    for mention in profile.gazetteer.find_countries(ctx.text):
         before = ctx.lowered[max(0, mention.begin - BEFORE) : mention.begin]
         if _CUE_BEFORE.search(before):
             return mention.place.name

@@ -288,8 +288,10 @@ def _build(data: Mapping[str, Any], where: str) -> _Index:
     latin_firsts = {m.group() for s in latin if (m := _FIRST_WORD.match(s)) and m.end() < len(s)}
     initials = {s[0].upper() for s in latin if s[0].isalpha() and len(s[0].upper()) == 1}
     letters = "".join(sorted(initials))
+    initials_class = re.escape(letters)
     capitalized = (
-        re.compile(rf"(?<![^\W_])[{re.escape(letters)}]{_LETTERS}*")
+        # The class first, the look-behind after it: the engine skips ahead by the class.
+        re.compile(rf"[{initials_class}](?<![^\W_][{initials_class}]){_LETTERS}*")
         if letters
         else re.compile("(?!x)x")
     )
