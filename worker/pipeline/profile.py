@@ -195,6 +195,7 @@ def _load_gazetteer(data: dict[str, Any], path: Path, version: Any) -> Gazetteer
     version.update(source)
     return gazetteer
 
+
 def weights_path(data: dict[str, Any], path: Path) -> Path:
     """The weights file the profile names (relative to it), else ``weights.json`` beside it."""
     name = data.get("weights", WEIGHTS_NAME)
