@@ -32,7 +32,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from worker.model import Document, Relevance
 from worker.pipeline.dates import find_dates
@@ -41,6 +41,9 @@ from worker.pipeline.profile import Profile
 
 #: Characters of the body that make its lead (the first lines of a report).
 LEAD_CHARS = 400
+#: The judgement reads this much of the body at most: a report says what it is in
+#: its first pages, and a 200 KB page must not cost a hundred times a news item.
+BODY_CHARS = 6000
 #: How far (characters) an event word's subject may be, within its sentence.
 SUBJECT_REACH = 40
 #: At most this many reasons are listed.
@@ -93,9 +96,9 @@ class _Seen:
         self.evidence.setdefault(feature, word)
 
 
-@dataclass(frozen=True, slots=True)
-class _Hit:
-    """One term occurrence: where, which group, in which sentence."""
+class _Hit(NamedTuple):
+    """One term occurrence: where, which group, in which sentence (a tuple: a page
+    has a hundred of them and they are made on every report)."""
 
     begin: int
     end: int
@@ -122,7 +125,7 @@ class _Scan:
 def _scan(doc: Document, profile: Profile) -> _Scan:
     """Every term occurrence in title + body, with its zone and sentence."""
     title = doc.title.lower()
-    text = f"{title}\n{doc.text.lower()}"
+    text = f"{title}\n{doc.text[:BODY_CHARS].lower()}"
     lead_end = len(title) + 1 + LEAD_CHARS
     starts = [0]
     starts += [m.end() for m in _SENTENCE_END.finditer(text)]
@@ -149,19 +152,21 @@ def _role_features(hits: list[_Hit], profile: Profile, seen: _Seen) -> None:
     learned well and holds for a class no labelled report showed.
     """
     counts: Counter[str] = Counter()
+    groups = profile.groups
     for hit in hits:
-        group = profile.groups[hit.group]
-        names = [group.feature, ANY_LOOKALIKE] if group.role == "lookalike" else [group.feature]
+        group = groups[hit.group]
+        names = (group.feature, ANY_LOOKALIKE) if group.role == "lookalike" else (group.feature,)
         for feature in names:
             if hit.zone != "body":
                 seen.mark(f"{feature}@{hit.zone}", 1.0, hit.word)
+            if feature not in counts:
+                seen.evidence.setdefault(f"{feature}@body", hit.word)
             counts[feature] += 1
-            seen.evidence.setdefault(f"{feature}@body", hit.word)
     for feature, n in counts.items():
         seen.values[f"{feature}@body"] = math.log1p(n)
 
 
-def _subject_of(event: _Hit, hits: list[_Hit], profile: Profile) -> str | None:
+def _subject_of(event: _Hit, sentence: list[_Hit], profile: Profile) -> str | None:
     """ "topic" or "other": what the nearest subject word in the event word's sentence is.
 
     A weak or general topic word ("digital transformation", "digital twin") is the
@@ -169,11 +174,13 @@ def _subject_of(event: _Hit, hits: list[_Hit], profile: Profile) -> str | None:
     bank, a hospital, a city) and no industry, the course is about that field.
     """
     best: tuple[int, str] | None = None
-    sentence = [h for h in hits if h.sentence == event.sentence and h is not event]
-    named = {profile.groups[h.group].feature for h in sentence}
+    groups = profile.groups
+    named = {groups[h.group].feature for h in sentence}
     elsewhere = "not:another field" in named and "cue:industry" not in named
     for hit in sentence:
-        group = profile.groups[hit.group]
+        if hit is event:
+            continue
+        group = groups[hit.group]
         if group.role == "topic":
             kind = "other" if group.general and elsewhere else "topic"
         elif group.feature in OTHER_SUBJECTS:
@@ -188,12 +195,15 @@ def _subject_of(event: _Hit, hits: list[_Hit], profile: Profile) -> str | None:
 
 def _subject_features(hits: list[_Hit], profile: Profile, seen: _Seen) -> None:
     """``subject:topic`` / ``subject:other``, in the title and over the whole report."""
-    counts: Counter[str] = Counter()
+    by_sentence: dict[int, list[_Hit]] = {}
     for hit in hits:
-        group = profile.groups[hit.group]
-        if group.role != "event":
+        by_sentence.setdefault(hit.sentence, []).append(hit)
+    counts: Counter[str] = Counter()
+    groups = profile.groups
+    for hit in hits:
+        if groups[hit.group].role != "event":
             continue
-        subject = _subject_of(hit, hits, profile)
+        subject = _subject_of(hit, by_sentence[hit.sentence], profile)
         if subject is None:
             continue
         if hit.zone == "title":
